@@ -1,0 +1,73 @@
+"""``crowdline`` entry point: builds the Typer app from the command-group modules."""
+
+from __future__ import annotations
+
+import importlib
+import pkgutil
+import sys
+
+import typer
+
+import crowdline.cli
+from crowdline.cli.output import err_console
+from crowdline.errors import CrowdlineError
+from crowdline.workspace import Workspace
+
+app = typer.Typer(
+    name="crowdline",
+    help="Self-hosted human-in-the-loop data pipelines: versioned data, incremental "
+    "pipelines, crowd labeling with honeypots, aggregation and a model in the loop.",
+    no_args_is_help=True,
+    pretty_exceptions_enable=False,
+    add_completion=False,
+)
+
+
+@app.command()
+def init() -> None:
+    """Create a workspace in $CROWDLINE_HOME or ./.crowdline (safe to run again)."""
+    workspace = Workspace.init()
+    typer.echo(f"workspace ready at {workspace.settings.home}")
+    workspace.close()
+
+
+def _register_groups() -> None:
+    for module_info in sorted(pkgutil.iter_modules(crowdline.cli.__path__), key=lambda m: m.name):
+        if module_info.name in {"main", "output"}:
+            continue
+        module = importlib.import_module(f"crowdline.cli.{module_info.name}")
+        register = getattr(module, "register", None)
+        if register is not None:
+            register(app)
+
+
+_register_groups()
+
+
+def main() -> None:
+    """Run the CLI; crowdline errors become one clear message and their exit code."""
+    try:
+        app(standalone_mode=False)
+    except CrowdlineError as exc:
+        err_console.print(f"[red]error:[/red] {exc.message}", highlight=False)
+        if exc.hint:
+            err_console.print(f"[yellow]hint:[/yellow] {exc.hint}", highlight=False)
+        sys.exit(exc.exit_code)
+    except typer.Abort:
+        err_console.print("aborted")
+        sys.exit(130)
+    except KeyboardInterrupt:
+        sys.exit(130)
+    except SystemExit:
+        raise
+    except Exception as exc:  # click usage errors arrive here in non-standalone mode
+        import click
+
+        if isinstance(exc, click.ClickException):
+            exc.show()
+            sys.exit(exc.exit_code)
+        raise
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,49 @@
+"""Run every part's Alembic migrations (one branch per part) up to their heads."""
+
+from __future__ import annotations
+
+import threading
+from importlib import resources
+from pathlib import Path
+
+import sqlalchemy as sa
+from alembic import command
+from alembic.config import Config
+from alembic.runtime.migration import MigrationContext
+from alembic.script import ScriptDirectory
+
+# Parts that own tables, in dependency order; each has crowdline/<part>/migrations/.
+PARTS_WITH_TABLES = ("store", "pipelines", "crowd")
+
+_lock = threading.Lock()
+
+
+def _version_locations() -> list[str]:
+    locations = []
+    for part in PARTS_WITH_TABLES:
+        folder = Path(str(resources.files("crowdline") / part / "migrations"))
+        if any(f.name != "__init__.py" for f in folder.glob("*.py")):
+            locations.append(str(folder))
+    return locations
+
+
+def alembic_config() -> Config:
+    cfg = Config()
+    cfg.set_main_option("script_location", str(resources.files("crowdline.database") / "alembic_env"))
+    cfg.set_main_option("version_locations", " ".join(_version_locations()))
+    cfg.set_main_option("path_separator", "space")
+    return cfg
+
+
+def upgrade_schema(engine: sa.Engine) -> None:
+    """Bring the database to the newest schema of every part; cheap when it is already there."""
+    cfg = alembic_config()
+    script = ScriptDirectory.from_config(cfg)
+    heads = set(script.get_heads())
+    with _lock, engine.connect() as connection:
+        current = set(MigrationContext.configure(connection).get_current_heads())
+        if current == heads:
+            return
+    with _lock, engine.begin() as connection:
+        cfg.attributes["connection"] = connection
+        command.upgrade(cfg, "heads")

@@ -1,0 +1,110 @@
+"""The one exception hierarchy of crowdline.
+
+Every error says what was wrong and what to do. Each category also subclasses the
+matching builtin so callers can catch ``LookupError`` or ``ValueError`` as usual.
+Exit codes (CLI) and HTTP statuses (server) are mapped here, once.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+
+class CrowdlineError(Exception):
+    """Root of every error crowdline raises on purpose."""
+
+    exit_code: int = 1
+    http_status: int = 500
+    code: str = "INTERNAL_ERROR"
+
+    def __init__(self, message: str, *, hint: str | None = None, payload: Any = None) -> None:
+        self.message = message
+        self.hint = hint
+        self.payload = payload
+        super().__init__(f"{message} ({hint})" if hint else message)
+
+
+# --- categories ---------------------------------------------------------------------------
+
+
+class InvalidInput(CrowdlineError, ValueError):
+    """The caller gave something malformed; nothing was changed."""
+
+    exit_code = 2
+    http_status = 400
+    code = "VALIDATION_ERROR"
+
+
+class NotFound(CrowdlineError, LookupError):
+    exit_code = 3
+    http_status = 404
+    code = "DOES_NOT_EXIST"
+
+
+class AlreadyExists(CrowdlineError, ValueError):
+    exit_code = 4
+    http_status = 409
+    code = "ALREADY_EXISTS"
+
+
+class Conflict(CrowdlineError, RuntimeError):
+    """The operation clashes with the current state (a finished commit, a moved branch head...)."""
+
+    exit_code = 5
+    http_status = 409
+    code = "CONFLICT_STATE"
+
+
+class AuthenticationFailed(CrowdlineError, PermissionError):
+    exit_code = 6
+    http_status = 401
+    code = "AUTHENTICATION_ERROR"
+
+
+class PermissionDenied(CrowdlineError, PermissionError):
+    exit_code = 6
+    http_status = 403
+    code = "ACCESS_DENIED"
+
+
+class ConfigError(CrowdlineError, ValueError):
+    exit_code = 7
+    http_status = 500
+    code = "CONFIG_ERROR"
+
+
+class BackendUnavailable(CrowdlineError, ConnectionError):
+    """A database, object store, executor or remote service could not be reached."""
+
+    exit_code = 8
+    http_status = 503
+    code = "SERVICE_UNAVAILABLE"
+
+
+class Unsupported(InvalidInput):
+    """A field or option crowdline does not implement; the message names it."""
+
+    code = "UNSUPPORTED_FIELD"
+
+
+class WorkspaceNotFound(NotFound):
+    pass
+
+
+class IntegrityError(CrowdlineError, RuntimeError):
+    """Stored data failed a consistency check (see ``crowdline fsck``)."""
+
+    exit_code = 9
+    code = "INTEGRITY_ERROR"
+
+
+# --- store --------------------------------------------------------------------------------
+
+
+# --- pipelines ----------------------------------------------------------------------------
+
+
+# --- crowd --------------------------------------------------------------------------------
+
+
+# --- aggregate / model --------------------------------------------------------------------

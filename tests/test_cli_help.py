@@ -1,0 +1,29 @@
+"""Every CLI command has help text, and `crowdline init` makes a workspace."""
+
+from __future__ import annotations
+
+import click
+import typer.main
+from typer.testing import CliRunner
+
+from crowdline.cli.main import app
+
+
+def _walk(command: click.Command, path: tuple[str, ...] = ()):
+    yield path, command
+    if isinstance(command, click.Group):
+        for name, sub in command.commands.items():
+            yield from _walk(sub, (*path, name))
+
+
+def test_every_command_has_help() -> None:
+    root = typer.main.get_command(app)
+    missing = [" ".join(p) for p, cmd in _walk(root) if p and not (cmd.help or "").strip()]
+    assert missing == []
+
+
+def test_init_creates_workspace(tmp_path, monkeypatch) -> None:
+    monkeypatch.setenv("CROWDLINE_HOME", str(tmp_path / "ws"))
+    result = CliRunner().invoke(app, ["init"])
+    assert result.exit_code == 0, result.output
+    assert (tmp_path / "ws" / "crowdline.toml").exists()
