@@ -23,6 +23,11 @@ app = typer.Typer(
 )
 
 
+@app.callback()
+def _root() -> None:
+    """Self-hosted human-in-the-loop data pipelines (see `crowdline COMMAND --help`)."""
+
+
 @app.command()
 def init() -> None:
     """Create a workspace in $CROWDLINE_HOME or ./.crowdline (safe to run again)."""
@@ -47,26 +52,12 @@ _register_groups()
 def main() -> None:
     """Run the CLI; crowdline errors become one clear message and their exit code."""
     try:
-        app(standalone_mode=False)
+        app()
     except CrowdlineError as exc:
         err_console.print(f"[red]error:[/red] {exc.message}", highlight=False)
         if exc.hint:
             err_console.print(f"[yellow]hint:[/yellow] {exc.hint}", highlight=False)
         sys.exit(exc.exit_code)
-    except typer.Abort:
-        err_console.print("aborted")
-        sys.exit(130)
-    except KeyboardInterrupt:
-        sys.exit(130)
-    except SystemExit:
-        raise
-    except Exception as exc:  # click usage errors arrive here in non-standalone mode
-        import click
-
-        if isinstance(exc, click.ClickException):
-            exc.show()
-            sys.exit(exc.exit_code)
-        raise
 
 
 if __name__ == "__main__":
