@@ -65,7 +65,8 @@ class Settings(BaseSettings):
                 raise ConfigError(
                     f"{config_path} is not valid TOML: {exc}", hint="fix the file or delete it"
                 ) from exc
-        env_keys = {k[len("CROWDLINE_") :].lower() for k in os.environ if k.startswith("CROWDLINE_")}
+        prefix = "CROWDLINE_"
+        env_keys = {k[len(prefix) :].lower() for k in os.environ if k.startswith(prefix)}
         values = {k: v for k, v in file_values.items() if k not in env_keys}
         values.update(overrides)
         values["home"] = home_path

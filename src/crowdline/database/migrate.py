@@ -29,7 +29,8 @@ def _version_locations() -> list[str]:
 
 def alembic_config() -> Config:
     cfg = Config()
-    cfg.set_main_option("script_location", str(resources.files("crowdline.database") / "alembic_env"))
+    env_folder = resources.files("crowdline.database") / "alembic_env"
+    cfg.set_main_option("script_location", str(env_folder))
     cfg.set_main_option("version_locations", " ".join(_version_locations()))
     cfg.set_main_option("path_separator", "space")
     return cfg
