@@ -107,4 +107,17 @@ class IntegrityError(CrowdlineError, RuntimeError):
 # --- crowd --------------------------------------------------------------------------------
 
 
+# crowd: asynchronous operations (Toloka-compatible API)
+
+
+class OperationNotFound(NotFound):
+    pass
+
+
+class OperationAlreadyExists(Conflict):
+    """An operation with this id was already submitted; fetch it instead of resubmitting."""
+
+    code = "OPERATION_ALREADY_EXISTS"
+
+
 # --- aggregate / model --------------------------------------------------------------------
