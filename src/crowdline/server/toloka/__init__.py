@@ -1,0 +1,42 @@
+"""The Toloka-compatible REST API subset that the toloka-kit client drives.
+
+The app factory mounts ``router`` at ``/api/v1`` and ``download_router`` at ``/api/new``
+(toloka-kit downloads assignment TSVs from ``/api/new/requester/pools/{id}/assignments.tsv``).
+Every route needs a requester token (``Authorization: OAuth <token>`` or ``ApiKey <token>``)
+and answers errors in Toloka's ``{"code", "message", "payload"}`` shape.
+
+    client = toloka.client.TolokaClient(token, url="http://127.0.0.1:8765")
+"""
+
+from __future__ import annotations
+
+from fastapi import APIRouter, Depends
+
+from crowdline.server.toloka import (
+    aggregation,
+    assignments,
+    operations,
+    pools,
+    projects,
+    requester,
+    restrictions,
+    skills,
+    tasks,
+)
+from crowdline.server.toloka.auth import require_requester
+from crowdline.server.toloka.routing import TolokaRoute
+
+__all__ = ["PREFIX", "DOWNLOAD_PREFIX", "router", "download_router"]
+
+PREFIX = "/api/v1"
+DOWNLOAD_PREFIX = "/api/new"
+
+router = APIRouter(route_class=TolokaRoute, dependencies=[Depends(require_requester)],
+                   tags=["toloka"])
+for _module in (requester, projects, pools, tasks, assignments, restrictions, skills,
+                aggregation, operations):
+    router.include_router(_module.router)
+
+download_router = APIRouter(route_class=TolokaRoute, dependencies=[Depends(require_requester)],
+                            tags=["toloka"])
+download_router.include_router(assignments.download_router)

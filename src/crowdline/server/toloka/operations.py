@@ -1,0 +1,31 @@
+"""Asynchronous operations: get one, its log, or search them."""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Any
+
+from fastapi import APIRouter, Request
+
+from crowdline.server.toloka.routing import TolokaRoute, operations_of, search
+
+router = APIRouter(route_class=TolokaRoute)
+
+
+@router.get("/operations")
+def find_operations(request: Request) -> dict[str, Any]:
+    query = request.query_params
+    found = operations_of(request).list(type=query.get("type"), status=query.get("status"))
+    items = [op.to_dict() for op in found]
+    return search(items, query, equal=("type", "status"),
+                  compare={"id": str, "submitted": dt.datetime, "finished": dt.datetime})
+
+
+@router.get("/operations/{operation_id}")
+def get_operation(operation_id: str, request: Request) -> dict[str, Any]:
+    return operations_of(request).get(operation_id).to_dict()
+
+
+@router.get("/operations/{operation_id}/log")
+def get_operation_log(operation_id: str, request: Request) -> list[dict[str, Any]]:
+    return operations_of(request).get(operation_id).log

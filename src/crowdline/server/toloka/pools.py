@@ -1,0 +1,108 @@
+"""Pools: create, get, list, update, and the asynchronous open / close / archive / clone."""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Any
+
+from fastapi import APIRouter, Request, Response
+from fastapi.responses import JSONResponse
+
+from crowdline.crowd.operations import WorkResult
+from crowdline.errors import InvalidInput
+from crowdline.server.toloka.routing import (
+    TolokaRoute,
+    crowd_of,
+    json_body,
+    operations_of,
+    search,
+    toloka_json,
+    without,
+)
+
+router = APIRouter(route_class=TolokaRoute)
+
+# Read-only fields toloka-kit echoes back when it sends a pool it fetched.
+_READ_ONLY = ("id", "created", "status", "owner", "last_started", "last_stopped",
+              "last_close_reason")
+
+
+def pool_config(body: Any) -> dict[str, Any]:
+    if not isinstance(body, dict):
+        raise InvalidInput("a pool must be a JSON object")
+    return without(body, *_READ_ONLY)
+
+
+@router.post("/pools", status_code=201)
+async def create_pool(request: Request) -> dict[str, Any]:
+    unknown = sorted(set(request.query_params) - {"storage_key"})
+    if unknown or request.query_params.get("storage_key", "default") != "default":
+        raise InvalidInput(f"unsupported pool creation parameter(s): {unknown or 'storage_key'}",
+                           hint="crowdline has one storage tier, 'default'")
+    config = pool_config(await json_body(request))
+    return toloka_json(crowd_of(request).create_pool(config))
+
+
+@router.get("/pools")
+def find_pools(request: Request) -> dict[str, Any]:
+    crowd = crowd_of(request)
+    query = request.query_params
+    pools = crowd.list_pools(project_id=query.get("project_id"), status=query.get("status"))
+    items = [toloka_json(p) for p in pools]
+    return search(items, query, equal=("status", "project_id"),
+                  compare={"id": str, "created": dt.datetime, "last_started": dt.datetime})
+
+
+@router.get("/pools/{pool_id}")
+def get_pool(pool_id: str, request: Request) -> dict[str, Any]:
+    return toloka_json(crowd_of(request).get_pool(pool_id))
+
+
+@router.put("/pools/{pool_id}")
+async def update_pool(pool_id: str, request: Request) -> dict[str, Any]:
+    config = pool_config(await json_body(request))
+    return toloka_json(crowd_of(request).update_pool(pool_id, config))
+
+
+def _pool_operation(request: Request, pool_id: str, kind: str, skip_if: tuple[str, ...]) \
+        -> Response:
+    """Run a pool state change as a Toloka operation; 204 when the pool is already there."""
+    crowd = crowd_of(request)
+    if crowd.get_pool(pool_id).status in skip_if:
+        return Response(status_code=204)
+    action = {"OPEN": crowd.open_pool, "CLOSE": crowd.close_pool,
+              "ARCHIVE": crowd.archive_pool}[kind]
+
+    def work() -> WorkResult:
+        action(pool_id)
+        return WorkResult()
+
+    op = operations_of(request).run(f"POOL.{kind}", {"pool_id": pool_id}, work)
+    return JSONResponse(op.to_dict(), status_code=202)
+
+
+@router.post("/pools/{pool_id}/open")
+def open_pool(pool_id: str, request: Request) -> Response:
+    return _pool_operation(request, pool_id, "OPEN", ("OPEN",))
+
+
+@router.post("/pools/{pool_id}/close")
+def close_pool(pool_id: str, request: Request) -> Response:
+    return _pool_operation(request, pool_id, "CLOSE", ("CLOSED", "ARCHIVED"))
+
+
+@router.post("/pools/{pool_id}/archive")
+def archive_pool(pool_id: str, request: Request) -> Response:
+    return _pool_operation(request, pool_id, "ARCHIVE", ("ARCHIVED",))
+
+
+@router.post("/pools/{pool_id}/clone")
+def clone_pool(pool_id: str, request: Request) -> Response:
+    crowd = crowd_of(request)
+    crowd.get_pool(pool_id)  # 404 before an operation is recorded
+
+    def work() -> WorkResult:
+        return WorkResult(details={"pool_id": str(crowd.clone_pool(pool_id).id)})
+
+    op = operations_of(request).run("POOL.CLONE", {"pool_id": pool_id}, work)
+    return JSONResponse(op.to_dict(), status_code=202)

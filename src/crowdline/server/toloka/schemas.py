@@ -1,0 +1,90 @@
+"""Request bodies of the Toloka-compatible API (incoming direction only).
+
+Responses are the crowd objects' own ``to_dict()`` (already Toloka's shape). Every request
+model forbids extra fields, so a field crowdline does not implement is refused by name
+instead of being silently dropped. Project and pool configs are passed to the crowd facade,
+which validates them field by field.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from decimal import Decimal
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field
+
+
+class Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+
+class KnownSolutionIn(Strict):
+    output_values: dict[str, Any]
+    correctness_weight: float | None = None
+
+
+class TaskIn(Strict):
+    """One task of ``POST /tasks``; ``__item_idx`` is toloka-kit's own bookkeeping key."""
+
+    model_config = ConfigDict(extra="forbid", populate_by_name=True)
+
+    pool_id: str
+    input_values: dict[str, Any]
+    known_solutions: list[KnownSolutionIn] | None = None
+    message_on_unknown_solution: str | None = None
+    overlap: int | None = Field(default=None, ge=1)
+    infinite_overlap: bool | None = None
+    item_idx: str | None = Field(default=None, alias="__item_idx")
+
+    def to_crowd(self) -> dict[str, Any]:
+        data = self.model_dump(exclude_none=True, exclude={"item_idx"})
+        if self.known_solutions is not None:
+            data["known_solutions"] = [
+                {"output_values": s.output_values} for s in self.known_solutions
+            ]
+        return data
+
+
+class OverlapPatch(Strict):
+    overlap: int | None = Field(default=None, ge=0)
+    infinite_overlap: bool | None = None
+
+
+class AssignmentPatch(Strict):
+    status: Literal["ACCEPTED", "REJECTED"]
+    public_comment: str = ""
+
+
+class UserRestrictionIn(Strict):
+    scope: Literal["POOL", "PROJECT", "ALL_PROJECTS"]
+    user_id: str
+    pool_id: str | None = None
+    project_id: str | None = None
+    private_comment: str = ""
+    will_expire: dt.datetime | None = None
+
+
+class SkillIn(Strict):
+    name: str = Field(min_length=1)
+    private_comment: str = ""
+    hidden: bool | None = None  # crowdline never shows skills to annotators: accepted as-is
+    public_name: dict[str, str] | None = None
+    public_requester_description: dict[str, str] | None = None
+
+
+class SetUserSkillIn(Strict):
+    skill_id: str
+    user_id: str
+    value: Decimal = Field(ge=0, le=100)
+
+
+class AggregationField(Strict):
+    name: str
+
+
+class AggregateByPoolIn(Strict):
+    type: Literal["DAWID_SKENE", "WEIGHTED_DYNAMIC_OVERLAP"]
+    pool_id: str
+    answer_weight_skill_id: str | None = None
+    fields: list[AggregationField] = Field(min_length=1)
