@@ -107,6 +107,58 @@ class IntegrityError(CrowdlineError, RuntimeError):
 # --- crowd --------------------------------------------------------------------------------
 
 
+class ProjectNotFound(NotFound):
+    pass
+
+
+class PoolNotFound(NotFound):
+    pass
+
+
+class TaskNotFound(NotFound):
+    pass
+
+
+class AssignmentNotFound(NotFound):
+    pass
+
+
+class WorkerNotFound(NotFound):
+    pass
+
+
+class SkillNotFound(NotFound):
+    pass
+
+
+class RestrictionNotFound(NotFound):
+    pass
+
+
+class PoolClosed(Conflict):
+    """The pool is not open (or is archived) for what was asked."""
+
+    code = "POOL_CLOSED"
+
+
+class AssignmentNotActive(Conflict):
+    """The assignment already left the state this needs (submitted, skipped, expired...)."""
+
+    code = "ASSIGNMENT_NOT_ACTIVE"
+
+
+class AssignmentExpired(Conflict):
+    code = "ASSIGNMENT_EXPIRED"
+
+
+class NotYourAssignment(PermissionDenied):
+    code = "NOT_YOUR_ASSIGNMENT"
+
+
+class UnknownLabel(InvalidInput):
+    code = "UNKNOWN_LABEL"
+
+
 # crowd: asynchronous operations (Toloka-compatible API)
 
 
