@@ -1,0 +1,158 @@
+"""The crowd tables (SQLAlchemy Core). The migration in ``migrations/`` creates the same schema.
+
+Issuing is enforced by the database: ``crowd_answers`` has one row per (task, worker) ever
+issued (unique), and ``crowd_tasks.issued`` counts the rows that still hold an overlap slot,
+changed only by conditional UPDATEs; ``available`` mirrors ``issued < overlap`` so the next task
+is picked by the index (pool, kind, available, id), never by scanning the pool.
+"""
+
+from __future__ import annotations
+
+import sqlalchemy as sa
+
+metadata = sa.MetaData()
+
+TZ = sa.DateTime(timezone=True)
+
+requester_tokens = sa.Table(
+    "crowd_requester_tokens", metadata,
+    sa.Column("id", sa.Integer, primary_key=True, autoincrement=True),
+    sa.Column("name", sa.String(200), nullable=False),
+    sa.Column("token_hash", sa.String(64), nullable=False, unique=True),
+    sa.Column("created", TZ, nullable=False),
+)
+
+projects = sa.Table(
+    "crowd_projects", metadata,
+    sa.Column("id", sa.Integer, primary_key=True, autoincrement=True),
+    sa.Column("public_name", sa.String(500), nullable=False),
+    sa.Column("status", sa.String(16), nullable=False),
+    sa.Column("config", sa.JSON, nullable=False),
+    sa.Column("created", TZ, nullable=False),
+)
+
+pools = sa.Table(
+    "crowd_pools", metadata,
+    sa.Column("id", sa.Integer, primary_key=True, autoincrement=True),
+    sa.Column("project_id", sa.Integer, sa.ForeignKey("crowd_projects.id"), nullable=False),
+    sa.Column("type", sa.String(16), nullable=False),
+    sa.Column("status", sa.String(16), nullable=False),
+    sa.Column("priority", sa.Integer, nullable=False),
+    sa.Column("config", sa.JSON, nullable=False),
+    sa.Column("created", TZ, nullable=False),
+    sa.Column("last_started", TZ, nullable=True),
+    sa.Column("last_stopped", TZ, nullable=True),
+    sa.Index("ix_crowd_pools_status", "status", "priority"),
+)
+
+# kind: REAL (counts against overlap), GOLDEN (control task), TRAINING (task of a training pool)
+tasks = sa.Table(
+    "crowd_tasks", metadata,
+    sa.Column("id", sa.Integer, primary_key=True, autoincrement=True),
+    sa.Column("pool_id", sa.Integer, sa.ForeignKey("crowd_pools.id"), nullable=False),
+    sa.Column("kind", sa.String(8), nullable=False),
+    sa.Column("input_values", sa.JSON, nullable=False),
+    sa.Column("known_solutions", sa.JSON, nullable=True),
+    sa.Column("message_on_unknown_solution", sa.Text, nullable=True),
+    sa.Column("overlap", sa.Integer, nullable=True),  # NULL = infinite overlap
+    sa.Column("issued", sa.Integer, nullable=False),
+    sa.Column("available", sa.Boolean, nullable=False),
+    sa.Column("created", TZ, nullable=False),
+    sa.Index("ix_crowd_tasks_next", "pool_id", "kind", "available", "id"),
+)
+
+workers = sa.Table(
+    "crowd_workers", metadata,
+    sa.Column("id", sa.Integer, primary_key=True, autoincrement=True),
+    sa.Column("name", sa.String(200), nullable=False),
+    sa.Column("token_hash", sa.String(64), nullable=False, unique=True),
+    sa.Column("created", TZ, nullable=False),
+)
+
+assignments = sa.Table(
+    "crowd_assignments", metadata,
+    sa.Column("id", sa.Integer, primary_key=True, autoincrement=True),
+    sa.Column("pool_id", sa.Integer, sa.ForeignKey("crowd_pools.id"), nullable=False),
+    sa.Column("worker_id", sa.Integer, sa.ForeignKey("crowd_workers.id"), nullable=False),
+    sa.Column("status", sa.String(16), nullable=False),
+    sa.Column("task_ids", sa.JSON, nullable=False),
+    sa.Column("solutions", sa.JSON, nullable=True),
+    sa.Column("reward", sa.Float, nullable=False),
+    sa.Column("mixed", sa.Boolean, nullable=False),
+    sa.Column("created", TZ, nullable=False),
+    sa.Column("expires_at", TZ, nullable=False),
+    sa.Column("submitted", TZ, nullable=True),
+    sa.Column("accepted", TZ, nullable=True),
+    sa.Column("rejected", TZ, nullable=True),
+    sa.Column("skipped", TZ, nullable=True),
+    sa.Column("expired", TZ, nullable=True),
+    sa.Column("public_comment", sa.Text, nullable=True),
+    sa.Column("idempotency_key", sa.String(200), nullable=True),
+    sa.Column("submit_result", sa.JSON, nullable=True),
+    sa.Index("ix_crowd_assignments_pool", "pool_id", "status"),
+    sa.Index("ix_crowd_assignments_worker", "worker_id", "pool_id", "status"),
+    sa.Index("ix_crowd_assignments_expiry", "status", "expires_at"),
+)
+
+# One row per task handed to a worker (never two for the same pair); the answer lands here.
+answers = sa.Table(
+    "crowd_answers", metadata,
+    sa.Column("task_id", sa.Integer, sa.ForeignKey("crowd_tasks.id"), primary_key=True),
+    sa.Column("worker_id", sa.Integer, sa.ForeignKey("crowd_workers.id"), primary_key=True),
+    sa.Column("assignment_id", sa.Integer, sa.ForeignKey("crowd_assignments.id"),
+              nullable=False),
+    sa.Column("pool_id", sa.Integer, nullable=False),
+    sa.Column("kind", sa.String(8), nullable=False),
+    sa.Column("output_values", sa.JSON, nullable=True),
+    sa.Column("correct", sa.Boolean, nullable=True),  # golden / training answers only
+    sa.Column("submitted", TZ, nullable=True),
+    sa.Index("ix_crowd_answers_task", "task_id"),
+    sa.Index("ix_crowd_answers_assignment", "assignment_id"),
+    sa.Index("ix_crowd_answers_worker", "worker_id", "pool_id", "kind", "submitted"),
+    sa.Index("ix_crowd_answers_pool", "pool_id", "kind"),
+)
+
+restrictions = sa.Table(
+    "crowd_restrictions", metadata,
+    sa.Column("id", sa.Integer, primary_key=True, autoincrement=True),
+    sa.Column("worker_id", sa.Integer, sa.ForeignKey("crowd_workers.id"), nullable=False),
+    sa.Column("scope", sa.String(16), nullable=False),
+    sa.Column("pool_id", sa.Integer, nullable=True),
+    sa.Column("project_id", sa.Integer, nullable=True),
+    sa.Column("private_comment", sa.Text, nullable=False),
+    sa.Column("will_expire", TZ, nullable=True),
+    sa.Column("created", TZ, nullable=False),
+    sa.Index("ix_crowd_restrictions_worker", "worker_id"),
+)
+
+skills = sa.Table(
+    "crowd_skills", metadata,
+    sa.Column("id", sa.Integer, primary_key=True, autoincrement=True),
+    sa.Column("name", sa.String(200), nullable=False),
+    sa.Column("private_comment", sa.Text, nullable=False),
+    sa.Column("created", TZ, nullable=False),
+)
+
+worker_skills = sa.Table(
+    "crowd_worker_skills", metadata,
+    sa.Column("id", sa.Integer, primary_key=True, autoincrement=True),
+    sa.Column("skill_id", sa.Integer, sa.ForeignKey("crowd_skills.id"), nullable=False),
+    sa.Column("worker_id", sa.Integer, sa.ForeignKey("crowd_workers.id"), nullable=False),
+    sa.Column("value", sa.Float, nullable=False),
+    sa.Column("created", TZ, nullable=False),
+    sa.Column("modified", TZ, nullable=False),
+    sa.UniqueConstraint("skill_id", "worker_id", name="uq_crowd_worker_skills"),
+)
+
+qc_actions = sa.Table(
+    "crowd_qc_actions", metadata,
+    sa.Column("id", sa.Integer, primary_key=True, autoincrement=True),
+    sa.Column("pool_id", sa.Integer, nullable=False),
+    sa.Column("worker_id", sa.Integer, nullable=False),
+    sa.Column("collector", sa.String(40), nullable=False),
+    sa.Column("rule", sa.JSON, nullable=False),
+    sa.Column("figures", sa.JSON, nullable=False),
+    sa.Column("action", sa.JSON, nullable=False),
+    sa.Column("created", TZ, nullable=False),
+    sa.Index("ix_crowd_qc_actions_pool", "pool_id", "worker_id"),
+)
