@@ -1,0 +1,252 @@
+"""A crowd back-end that sends pools to Toloka (or any Toloka-compatible server) via toloka-kit.
+
+It does for a pipeline what the built-in crowd does: create the project and the pool, upload
+tasks and honeypots, wait without holding a worker, fetch the answers as a task / worker /
+label DataFrame, and report the bans. Every step is idempotent (project by public name, pool
+by private name, tasks once), so a retried or resumed datum never duplicates work.
+
+    backend = TolokaBackend.from_config(workspace)          # URL + token: params, secrets, env
+    project_id = backend.ensure_project(project_json)
+    pool_id = backend.ensure_pool(project_id, pool_json)
+    backend.upload_tasks(pool_id, tasks, honeypots)
+    backend.open_pool(pool_id)
+    if not backend.is_pool_complete(pool_id):
+        raise WaitFor("crowdline.crowd.toloka_backend:pool_complete", pool_id=pool_id)
+    answers = backend.answers_frame(pool_id); bans = backend.bans(pool_id)
+
+Configuration: ``toloka_url`` / ``toloka_token`` in the wake params or the pipelines' secret
+store (``secrets.get("toloka_token")``), else the ``TOLOKA_URL`` / ``TOLOKA_TOKEN`` environment
+variables. The token is never written into params or job records by this module.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import os
+import warnings
+from collections.abc import Mapping, Sequence
+from typing import Any
+
+import pandas as pd
+
+from crowdline.errors import BackendUnavailable, ConfigError, InvalidInput
+
+URL_ENV, TOKEN_ENV = "TOLOKA_URL", "TOLOKA_TOKEN"
+ANSWER_STATUSES = ("SUBMITTED", "ACCEPTED")
+
+
+def import_toloka() -> Any:
+    """``toloka.client``; toloka-kit 1.2.3 imports pkg_resources, which warns on import."""
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            import toloka.client as toloka_client
+    except ImportError as exc:
+        raise ConfigError(f"the Toloka back-end needs toloka-kit: {exc}",
+                          hint="pip install 'crowdline[toloka]'") from exc
+    return toloka_client
+
+
+def _value(member: Any) -> str:
+    """toloka-kit's enum members as their plain string value."""
+    return str(getattr(member, "value", member))
+
+
+def _secret(workspace: Any, name: str) -> str | None:
+    """A value from the pipelines' secret store, when the workspace has one."""
+    pipelines = getattr(workspace, "pipelines", None) if workspace is not None else None
+    secrets = getattr(pipelines, "secrets", None)
+    getter = getattr(secrets, "get", None)
+    if getter is None:
+        return None
+    try:
+        value = getter(name)
+    except LookupError:
+        return None
+    return str(value) if value else None
+
+
+class TolokaBackend:
+    """Pipelines' crowd back-end over a Toloka-compatible API."""
+
+    def __init__(self, url: str, token: str, *, client: Any = None) -> None:
+        if not url or not token:
+            raise ConfigError("the Toloka back-end needs a URL and a token",
+                              hint=f"set {URL_ENV} and {TOKEN_ENV}, or toloka_url / "
+                                   "toloka_token in the pipelines' secrets")
+        self.url = url
+        toloka = import_toloka()
+        self._toloka = toloka
+        # Few retries: a pipeline datum retries on its own, and a dead URL should fail fast.
+        self.client = client or toloka.TolokaClient(token, url=url, retries=2, timeout=30.0)
+
+    @classmethod
+    def from_config(cls, workspace: Any = None,
+                    params: Mapping[str, Any] | None = None) -> TolokaBackend:
+        params = params or {}
+        url = (params.get("toloka_url") or _secret(workspace, "toloka_url")
+               or os.environ.get(URL_ENV))
+        token = (params.get("toloka_token") or _secret(workspace, "toloka_token")
+                 or os.environ.get(TOKEN_ENV))
+        return cls(str(url or ""), str(token or ""))
+
+    def _call(self, what: str, fn: Any, *args: Any, **kwargs: Any) -> Any:
+        """Call toloka-kit; its API errors become crowdline errors naming the step."""
+        errors = self._toloka.exceptions
+        try:
+            return fn(*args, **kwargs)
+        except errors.ValidationApiError as exc:
+            raise InvalidInput(f"Toloka refused {what}: {exc.message}",
+                               payload=exc.payload) from exc
+        except errors.ApiError as exc:
+            raise BackendUnavailable(f"Toloka at {self.url} failed to {what}: "
+                                     f"{exc.code}: {exc.message}") from exc
+        except OSError as exc:
+            raise BackendUnavailable(f"cannot reach Toloka at {self.url} to {what}: {exc}",
+                                     hint="check the URL and the network") from exc
+
+    # -- project and pool ------------------------------------------------------------------
+
+    def ensure_project(self, config: Mapping[str, Any]) -> str:
+        """The id of the active project with this public_name, created from ``config`` once."""
+        name = config.get("public_name")
+        if not name:
+            raise InvalidInput("the project config needs public_name")
+        for project in self._call("list projects", self.client.get_projects, status="ACTIVE"):
+            if project.public_name == name:
+                return str(project.id)
+        project = self._toloka.Project.structure(dict(config))
+        return str(self._call("create the project", self.client.create_project, project).id)
+
+    def ensure_pool(self, project_id: str, config: Mapping[str, Any]) -> str:
+        """The id of the project's pool with this private_name, created from ``config`` once."""
+        name = config.get("private_name")
+        if not name:
+            raise InvalidInput("the pool config needs private_name")
+        for pool in self._call("list pools", self.client.get_pools, project_id=project_id):
+            if pool.private_name == name and _value(pool.status) != "ARCHIVED":
+                return str(pool.id)
+        data = {**config, "project_id": project_id}
+        data.setdefault("will_expire", (dt.datetime.now(dt.UTC) + dt.timedelta(days=365))
+                        .replace(tzinfo=None).isoformat())
+        pool = self._toloka.Pool.structure(data)
+        return str(self._call("create the pool", self.client.create_pool, pool).id)
+
+    # -- tasks -----------------------------------------------------------------------------
+
+    def upload_tasks(self, pool_id: str, tasks: Sequence[Mapping[str, Any]],
+                     honeypots: Sequence[Mapping[str, Any]] = ()) -> int:
+        """Upload real tasks (``input_values``) and honeypots (``input_values`` +
+        ``known_solutions``) once; returns how many were created now (0 on a rerun)."""
+        existing = list(self._call("list tasks", self.client.get_tasks, pool_id=pool_id))
+        if existing:
+            return 0
+        toloka = self._toloka
+        batch = []
+        for item in [*tasks, *honeypots]:
+            known = [toloka.Task.KnownSolution(output_values=dict(s["output_values"]))
+                     for s in item.get("known_solutions") or []]
+            batch.append(toloka.Task(pool_id=pool_id, input_values=dict(item["input_values"]),
+                                     known_solutions=known or None))
+        if not batch:
+            return 0
+        result = self._call("upload tasks", self.client.create_tasks, batch,
+                            allow_defaults=True, open_pool=False, skip_invalid_items=False)
+        return len(result.items)
+
+    # -- pool state ------------------------------------------------------------------------
+
+    def open_pool(self, pool_id: str) -> None:
+        self._call("open the pool", self.client.open_pool, pool_id)
+
+    def close_pool(self, pool_id: str) -> None:
+        self._call("close the pool", self.client.close_pool, pool_id)
+
+    def is_pool_complete(self, pool_id: str) -> bool:
+        """Every real task has its overlap of finished answers and nothing is in progress
+        (or Toloka closed the pool itself because it was done)."""
+        pool = self._call("get the pool", self.client.get_pool, pool_id)
+        if _value(pool.status) == "CLOSED" and _value(pool.last_close_reason) == "COMPLETED":
+            return True
+        assignments = list(self._call("list assignments", self.client.get_assignments,
+                                      pool_id=pool_id))
+        if any(_value(a.status) == "ACTIVE" for a in assignments):
+            return False
+        done: dict[str, int] = {}
+        for assignment in assignments:
+            if _value(assignment.status) in ANSWER_STATUSES:
+                for task in assignment.tasks or []:
+                    done[str(task.id)] = done.get(str(task.id), 0) + 1
+        default_overlap = (pool.defaults.default_overlap_for_new_tasks
+                           or pool.defaults.default_overlap_for_new_task_suites or 1) \
+            if pool.defaults else 1
+        real = [t for t in self._call("list tasks", self.client.get_tasks, pool_id=pool_id)
+                if not t.known_solutions]
+        if not real:
+            return False
+        return all(done.get(str(t.id), 0) >= (t.overlap or default_overlap) for t in real)
+
+    # -- results ---------------------------------------------------------------------------
+
+    def answers_frame(self, pool_id: str, *, include_golden: bool = False,
+                      include_banned: bool = True) -> pd.DataFrame:
+        """One row per answer: task, worker, label, assignment, submitted (+ input values as
+        ``input:<name>`` columns, and is_golden / golden_label when ``include_golden``)."""
+        banned = set() if include_banned else set(self.bans(pool_id)["worker"])
+        rows = []
+        for assignment in self._call("list assignments", self.client.get_assignments,
+                                     pool_id=pool_id, status=list(ANSWER_STATUSES)):
+            if str(assignment.user_id) in banned:
+                continue
+            for task, solution in zip(assignment.tasks or [], assignment.solutions or [],
+                                      strict=False):
+                golden = bool(task.known_solutions)
+                if golden and not include_golden:
+                    continue
+                values = dict(solution.output_values or {})
+                row: dict[str, Any] = {
+                    "task": str(task.id), "worker": str(assignment.user_id),
+                    "label": next(iter(values.values()), None),
+                    "assignment": str(assignment.id), "submitted": assignment.submitted,
+                    **{f"input:{k}": v for k, v in (task.input_values or {}).items()},
+                }
+                if include_golden:
+                    known = task.known_solutions[0].output_values if golden else {}
+                    row["is_golden"] = golden
+                    row["golden_label"] = next(iter(known.values()), None) if golden else None
+                rows.append(row)
+        columns = ["task", "worker", "label", "assignment", "submitted"]
+        frame = pd.DataFrame(rows)
+        return frame if not frame.empty else pd.DataFrame(columns=columns)
+
+    def bans(self, pool_id: str) -> pd.DataFrame:
+        """Restrictions that keep a worker out of this pool: worker, scope, reason, until."""
+        pool = self._call("get the pool", self.client.get_pool, pool_id)
+        rows = []
+        for restriction in self._call("list restrictions", self.client.get_user_restrictions):
+            scope = _value(restriction.scope)
+            applies = (scope == "ALL_PROJECTS"
+                       or (scope == "POOL" and str(getattr(restriction, "pool_id", "")) ==
+                           str(pool_id))
+                       or (scope == "PROJECT" and str(getattr(restriction, "project_id", ""))
+                           == str(pool.project_id)))
+            if applies:
+                rows.append({"worker": str(restriction.user_id), "scope": scope,
+                             "reason": restriction.private_comment or "",
+                             "until": restriction.will_expire,
+                             "restriction_id": str(restriction.id)})
+        return pd.DataFrame(rows, columns=["worker", "scope", "reason", "until",
+                                           "restriction_id"])
+
+
+def pool_complete(workspace: Any, params: Mapping[str, Any]) -> bool:
+    """Wake condition for a pipeline's waiting datum: is the Toloka pool done?
+
+    ``WaitFor("crowdline.crowd.toloka_backend:pool_complete", pool_id=...)``; the URL and
+    token come from the params (``toloka_url`` only; put the token in the secret store),
+    the pipelines' secret store, or the environment.
+    """
+    if "pool_id" not in params:
+        raise InvalidInput("pool_complete needs params['pool_id']")
+    backend = TolokaBackend.from_config(workspace, params)
+    return backend.is_pool_complete(str(params["pool_id"]))
