@@ -36,13 +36,16 @@ def test_run_records_success_with_details_and_log(operations: Operations) -> Non
     op = operations.run("POOL.CLONE", {"pool_id": "7"},
                         lambda: WorkResult(details={"pool_id": "8"},
                                            log=[{"type": "X", "success": True}]))
-    assert op.status == SUCCESS and op.progress == 100
+    assert op.status == SUCCESS
+    assert op.progress == 100
     again = operations.get(op.id)
     assert again.details == {"pool_id": "8"}
     assert again.log == [{"type": "X", "success": True}]
     body = again.to_dict()
-    assert body["type"] == "POOL.CLONE" and body["parameters"] == {"pool_id": "7"}
-    assert "T" in body["submitted"] and "+" not in body["submitted"]  # Toloka: UTC, no offset
+    assert body["type"] == "POOL.CLONE"
+    assert body["parameters"] == {"pool_id": "7"}
+    assert "T" in body["submitted"]
+    assert "+" not in body["submitted"]
     assert body["started"] <= body["finished"]
 
 
@@ -57,7 +60,8 @@ def test_work_errors_become_fail_with_the_message(operations: Operations) -> Non
 
     failed = operations.run("TASK.BATCH_CREATE", {}, lambda: WorkResult(
         log=[{"type": "TASK_VALIDATE", "success": False}], failed=True))
-    assert failed.status == FAIL and failed.log[0]["type"] == "TASK_VALIDATE"
+    assert failed.status == FAIL
+    assert failed.log[0]["type"] == "TASK_VALIDATE"
 
 
 def test_operation_id_is_idempotent(operations: Operations) -> None:
