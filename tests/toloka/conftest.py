@@ -1,0 +1,63 @@
+"""A real uvicorn server on loopback serving the Toloka-compatible API, and toloka-kit clients."""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import pytest
+import uvicorn
+from fastapi import FastAPI
+
+from crowdline.crowd.toloka_backend import import_toloka
+from crowdline.testing.ports import free_port, wait_for_port
+from crowdline.workspace import Workspace
+
+
+def build_app(workspace: Workspace) -> FastAPI:
+    """The server's app when its factory exists, else the Toloka routers alone."""
+    try:
+        from crowdline.server.app import create_app
+    except ImportError:
+        from crowdline.server.toloka import DOWNLOAD_PREFIX, PREFIX, download_router, router
+
+        app = FastAPI()
+        app.state.workspace = workspace
+        app.include_router(router, prefix=PREFIX)
+        app.include_router(download_router, prefix=DOWNLOAD_PREFIX)
+        return app
+    return create_app(workspace=workspace)
+
+
+@dataclass
+class TolokaServer:
+    url: str
+    token: str
+    workspace: Workspace
+
+    def client(self, token: str | None = None) -> Any:
+        toloka = import_toloka()
+        return toloka.TolokaClient(token or self.token, url=self.url, retries=1, timeout=30.0)
+
+
+@pytest.fixture
+def toloka_server(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[TolokaServer]:
+    for key in ("CROWDLINE_HOME", "CROWDLINE_DATABASE_URL", "CROWDLINE_STORAGE_URL"):
+        monkeypatch.delenv(key, raising=False)
+    workspace = Workspace.init(tmp_path / "ws")
+    token = workspace.crowd.create_requester_token("toloka-test")
+    port = free_port()
+    server = uvicorn.Server(uvicorn.Config(build_app(workspace), host="127.0.0.1", port=port,
+                                           log_level="warning", lifespan="off"))
+    thread = threading.Thread(target=server.run, name="uvicorn-toloka", daemon=True)
+    thread.start()
+    try:
+        assert wait_for_port(port), "uvicorn did not start"
+        yield TolokaServer(url=f"http://127.0.0.1:{port}", token=token, workspace=workspace)
+    finally:
+        server.should_exit = True
+        thread.join(timeout=10)
+        workspace.close()
