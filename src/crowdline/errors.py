@@ -104,6 +104,43 @@ class IntegrityError(CrowdlineError, RuntimeError):
 # --- pipelines ----------------------------------------------------------------------------
 
 
+class BadSpec(InvalidInput):
+    """A pipeline spec is malformed; the message names the field."""
+
+    code = "BAD_PIPELINE_SPEC"
+
+
+class PipelineNotFound(NotFound):
+    pass
+
+
+class PipelineAlreadyExists(AlreadyExists):
+    pass
+
+
+class JobNotFound(NotFound):
+    pass
+
+
+class DatumNotFound(NotFound):
+    pass
+
+
+class SecretNotFound(NotFound):
+    pass
+
+
+class DatumFailed(CrowdlineError, RuntimeError):
+    """A datum failed every try; its error and log are in ``crowdline job logs``."""
+
+    exit_code = 10
+    code = "DATUM_FAILED"
+
+
+class InvalidTransition(Conflict):
+    """A job or datum was asked to move to a state its state machine does not allow."""
+
+
 # --- crowd --------------------------------------------------------------------------------
 
 
@@ -173,3 +210,28 @@ class OperationAlreadyExists(Conflict):
 
 
 # --- aggregate / model --------------------------------------------------------------------
+
+
+# model (the model in the loop)
+
+
+class BadTrainingData(InvalidInput):
+    """Texts and labels cannot train a model (empty, one class, mismatched lengths...)."""
+
+    code = "BAD_TRAINING_DATA"
+
+
+class ModelNotFitted(Conflict):
+    """A model was asked to predict or be saved before ``fit``."""
+
+    code = "MODEL_NOT_FITTED"
+
+
+class ModelVersionNotFound(NotFound):
+    pass
+
+
+class BadModelFile(InvalidInput):
+    """A saved model file is not one crowdline wrote (or was written by another model class)."""
+
+    code = "BAD_MODEL_FILE"

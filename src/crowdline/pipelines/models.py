@@ -1,0 +1,89 @@
+"""What the pipelines facade returns (plain dataclasses; the CLI renders them)."""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass, field
+from typing import Any
+
+
+@dataclass(frozen=True)
+class PipelineInfo:
+    name: str
+    version: int
+    description: str
+    inputs: list[str]  # "repo@branch:glob"
+    transform: str
+    created_at: dt.datetime
+    updated_at: dt.datetime
+    last_job: str | None = None
+    last_job_state: str | None = None
+    spec: dict[str, Any] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class JobInfo:
+    id: str
+    pipeline: str
+    pipeline_version: int
+    state: str
+    input_commits: list[dict[str, str]]
+    output_commit: str | None
+    error: str | None
+    created_at: dt.datetime
+    started_at: dt.datetime | None
+    finished_at: dt.datetime | None
+    datums: dict[str, int]  # state -> count
+    waiting_on: dict[str, int] = field(default_factory=dict)  # condition -> datums
+
+    @property
+    def progress(self) -> str:
+        total = sum(self.datums.values())
+        done = sum(self.datums.get(s, 0) for s in ("success", "skipped"))
+        return f"{done}/{total}"
+
+
+@dataclass(frozen=True)
+class DatumInfo:
+    job_id: str
+    datum_id: str
+    datum_hash: str
+    state: str
+    paths: list[str]  # "name:/path" of each part
+    tries: int
+    error: str | None
+    wait_condition: str | None
+    wait_params: dict[str, Any] | None
+    outputs: list[str] | None
+    duration: float | None
+
+
+@dataclass(frozen=True)
+class DatumLog:
+    datum_id: str
+    state: str
+    log: str
+    error: str | None
+
+
+@dataclass
+class RunReport:
+    """What a ``run()`` did; ``waiting`` says how many datums wait on which condition."""
+
+    jobs_created: list[str] = field(default_factory=list)
+    jobs_succeeded: list[str] = field(default_factory=list)
+    jobs_failed: list[str] = field(default_factory=list)
+    datums_processed: int = 0
+    datums_failed: int = 0
+    datums_woken: int = 0
+    waiting: dict[str, int] = field(default_factory=dict)
+    timed_out: bool = False
+
+    def merge(self, other: RunReport) -> None:
+        self.jobs_created += other.jobs_created
+        self.jobs_succeeded += other.jobs_succeeded
+        self.jobs_failed += other.jobs_failed
+        self.datums_processed += other.datums_processed
+        self.datums_failed += other.datums_failed
+        self.datums_woken += other.datums_woken
+        self.waiting = dict(other.waiting)

@@ -1,0 +1,354 @@
+"""Running jobs: claim, dispatch datum batches, record results, land the output commit.
+
+Only the coordinator writes job state. A job is claimed by one runner at a time (owner +
+heartbeat; a dead owner on this host is taken over at once). Every step is idempotent, so a
+runner killed at any moment is resumed by the next ``run()``:
+
+* datums left ``running`` go back to ``pending``; finished batches are on disk before the
+  datum rows point at them, so no finished datum runs again;
+* the output commit carries the job id in its metadata; if the runner died after the commit
+  but before the job row said so, the commit is adopted rather than made twice.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import os
+import socket
+import uuid
+from collections.abc import Iterator
+from typing import Any
+
+import sqlalchemy as sa
+
+from crowdline.errors import NotFound
+from crowdline.pipelines import tables as t
+from crowdline.pipelines.executors import Executor, batch_size_for
+from crowdline.pipelines.models import RunReport
+from crowdline.pipelines.planner import utcnow
+from crowdline.pipelines.spec import PipelineSpec, parse_spec
+from crowdline.pipelines.staging import Staging
+from crowdline.pipelines.states import DatumState, JobState, check_job, sources_of_datum
+from crowdline.pipelines.transform import DatumResult, DatumTask, load_callable
+
+LEASE_SECONDS = 60.0
+HOST = socket.gethostname()
+
+
+def new_owner() -> str:
+    return f"{HOST}:{os.getpid()}:{uuid.uuid4().hex[:8]}"
+
+
+def _owner_is_gone(owner: str | None, heartbeat: dt.datetime | None) -> bool:
+    if not owner:
+        return True
+    host, _, rest = owner.partition(":")
+    pid = rest.partition(":")[0]
+    if host == HOST and pid.isdigit():
+        try:
+            os.kill(int(pid), 0)
+        except ProcessLookupError:
+            return True
+        except PermissionError:
+            return False
+    if heartbeat is None:
+        return True
+    if heartbeat.tzinfo is None:
+        heartbeat = heartbeat.replace(tzinfo=dt.UTC)
+    return (utcnow() - heartbeat).total_seconds() > LEASE_SECONDS
+
+
+class JobRunner:
+    def __init__(self, workspace: Any, staging: Staging, secrets: Any) -> None:
+        self.workspace = workspace
+        self.engine: sa.Engine = workspace.engine
+        self.staging = staging
+        self.secrets = secrets
+        self.owner = new_owner()
+        self.settings = workspace.settings.model_dump(mode="json")
+
+    # -- claiming ---------------------------------------------------------------------------
+
+    def claim(self, job_id: str) -> bool:
+        with self.engine.begin() as conn:
+            job = conn.execute(sa.select(t.jobs.c.owner, t.jobs.c.heartbeat_at, t.jobs.c.state)
+                               .where(t.jobs.c.id == job_id)).first()
+            if job is None or job.state not in (JobState.CREATED, JobState.RUNNING):
+                return False
+            if job.owner != self.owner and not _owner_is_gone(job.owner, job.heartbeat_at):
+                return False
+            owner_test = (t.jobs.c.owner.is_(None) if job.owner is None
+                          else t.jobs.c.owner == job.owner)
+            done = conn.execute(t.jobs.update().where(t.jobs.c.id == job_id, owner_test)
+                                .values(owner=self.owner, heartbeat_at=utcnow()))
+            return done.rowcount == 1
+
+    def release(self, job_id: str) -> None:
+        with self.engine.begin() as conn:
+            conn.execute(t.jobs.update().where(t.jobs.c.id == job_id, t.jobs.c.owner == self.owner)
+                         .values(owner=None))
+
+    def runnable_jobs(self) -> list[str]:
+        """Active jobs with work to do now (pending datums, or all datums settled)."""
+        with self.engine.connect() as conn:
+            active = conn.execute(
+                sa.select(t.jobs.c.id, t.jobs.c.state).where(
+                    t.jobs.c.state.in_([JobState.CREATED.value, JobState.RUNNING.value]))
+                .order_by(t.jobs.c.created_at, t.jobs.c.id)).all()
+            runnable = []
+            for job_id, state in active:
+                waiting_or_busy = conn.execute(sa.select(t.datums.c.state).where(
+                    t.datums.c.job_id == job_id,
+                    t.datums.c.state.in_([DatumState.PENDING.value, DatumState.RUNNING.value,
+                                          DatumState.WAITING.value])).distinct()).scalars().all()
+                if state == JobState.CREATED or set(waiting_or_busy) != {DatumState.WAITING.value}:
+                    runnable.append(job_id)
+        return runnable
+
+    # -- processing ---------------------------------------------------------------------------
+
+    def process(self, job_id: str, executor_factory: Any, report: RunReport) -> bool:
+        """Run a job's pending datums and finish it if nothing waits. False if not claimed."""
+        if not self.claim(job_id):
+            return False
+        try:
+            job = self._job(job_id)
+            spec = parse_spec(self._spec_of(job))
+            if job.state == JobState.CREATED:
+                self._set_job(job_id, JobState.CREATED, JobState.RUNNING, started_at=utcnow())
+            self._reset_running(job_id)
+            pending = self._pending(job_id)
+            if pending:
+                self._dispatch(job, spec, pending, executor_factory(), report)
+            self._finish_if_settled(job_id, spec, report)
+        finally:
+            self.release(job_id)
+        return True
+
+    def _job(self, job_id: str) -> Any:
+        with self.engine.connect() as conn:
+            job = conn.execute(sa.select(t.jobs).where(t.jobs.c.id == job_id)).first()
+        if job is None:
+            raise NotFound(f"job {job_id} vanished while running", hint="run again")
+        return job
+
+    def _spec_of(self, job: Any) -> dict[str, Any]:
+        with self.engine.connect() as conn:
+            spec = conn.execute(sa.select(t.pipelines.c.spec)
+                                .where(t.pipelines.c.name == job.pipeline)).scalar_one_or_none()
+        if spec is None:
+            raise NotFound(f"pipeline {job.pipeline} of job {job.id} was deleted",
+                           hint="delete the job's pipeline jobs or recreate the pipeline")
+        return dict(spec)
+
+    def _set_job(self, job_id: str, current: JobState, new: JobState, **values: Any) -> None:
+        check_job(current, new)
+        with self.engine.begin() as conn:
+            conn.execute(t.jobs.update().where(t.jobs.c.id == job_id,
+                                               t.jobs.c.state == current.value)
+                         .values(state=new.value, **values))
+
+    def _reset_running(self, job_id: str) -> None:
+        with self.engine.begin() as conn:
+            conn.execute(t.datums.update().where(t.datums.c.job_id == job_id,
+                                                 t.datums.c.state == DatumState.RUNNING.value)
+                         .values(state=DatumState.PENDING.value))
+
+    def _pending(self, job_id: str) -> list[Any]:
+        with self.engine.connect() as conn:
+            return list(conn.execute(
+                sa.select(t.datums.c.datum_id, t.datums.c.datum_hash, t.datums.c.parts)
+                .where(t.datums.c.job_id == job_id, t.datums.c.state == DatumState.PENDING.value)
+                .order_by(t.datums.c.datum_id)).all())
+
+    def _dispatch(self, job: Any, spec: PipelineSpec, pending: list[Any], executor: Executor,
+                  report: RunReport) -> None:
+        env = dict(spec.transform.env)
+        env.update(self.secrets.environment(spec.transform.secrets))
+        transform = {"python": spec.transform.python, "cmd": list(spec.transform.cmd),
+                     "stdin": list(spec.transform.stdin),
+                     "accept_return_code": list(spec.transform.accept_return_code)}
+        input_commits = [(repo, commit) for repo, _branch, commit in job.input_commits]
+        tasks = [DatumTask(job.id, job.pipeline, row.datum_id, row.datum_hash, row.parts,
+                           transform, env, spec.datum_tries, spec.datum_timeout, input_commits)
+                 for row in pending]
+        size = batch_size_for(len(tasks), executor.workers)
+        batches = self._marked_batches(job.id, tasks, size)
+        limit = spec.parallelism or 0
+        for results in executor.run(self.settings, batches, max_in_flight=limit):
+            self._record(job, results, report)
+
+    def _marked_batches(self, job_id: str, tasks: list[DatumTask], size: int
+                        ) -> Iterator[list[DatumTask]]:
+        for start in range(0, len(tasks), size):
+            batch = tasks[start : start + size]
+            with self.engine.begin() as conn:
+                conn.execute(t.datums.update().where(
+                    t.datums.c.job_id == job_id,
+                    t.datums.c.datum_id.in_([task.datum_id for task in batch]),
+                    t.datums.c.state == DatumState.PENDING.value,
+                ).values(state=DatumState.RUNNING.value))
+                conn.execute(t.jobs.update().where(t.jobs.c.id == job_id)
+                             .values(heartbeat_at=utcnow()))
+            yield batch
+
+    def _record(self, job: Any, results: list[DatumResult], report: RunReport) -> None:
+        """Outputs to disk first, then the datum rows (one transaction per batch)."""
+        finished = {r.datum_id: r.outputs for r in results if r.state == DatumState.SUCCESS}
+        staging_name = self.staging.write(job.pipeline, finished) if finished else None
+        now = utcnow()
+        with self.engine.begin() as conn:
+            for result in results:
+                state = DatumState(result.state)
+                values: dict[str, Any] = {
+                    "state": state.value, "tries": result.tries, "log": result.log,
+                    "error": result.error or None, "duration": result.duration,
+                }
+                if state == DatumState.SUCCESS:
+                    values.update(outputs=[path for path, _ in result.outputs],
+                                  staging=staging_name, finished_at=now)
+                elif state == DatumState.WAITING:
+                    values.update(wait_condition=result.wait_condition,
+                                  wait_params=result.wait_params)
+                else:
+                    values.update(finished_at=now)
+                conn.execute(t.datums.update().where(
+                    t.datums.c.job_id == job.id, t.datums.c.datum_id == result.datum_id,
+                    t.datums.c.state.in_(sources_of_datum(state))).values(**values))
+                report.datums_processed += state == DatumState.SUCCESS
+                report.datums_failed += state == DatumState.FAILED
+            conn.execute(t.jobs.update().where(t.jobs.c.id == job.id).values(heartbeat_at=now))
+
+    # -- finishing ----------------------------------------------------------------------------
+
+    def _finish_if_settled(self, job_id: str, spec: PipelineSpec, report: RunReport) -> None:
+        with self.engine.connect() as conn:
+            counts = dict(conn.execute(
+                sa.select(t.datums.c.state, sa.func.count()).where(t.datums.c.job_id == job_id)
+                .group_by(t.datums.c.state)).all())
+            if any(counts.get(s.value) for s in (DatumState.PENDING, DatumState.RUNNING,
+                                                 DatumState.WAITING)):
+                return
+            failed = counts.get(DatumState.FAILED.value, 0)
+            first_error = None
+            if failed:
+                first = conn.execute(sa.select(t.datums.c.datum_id, t.datums.c.error).where(
+                    t.datums.c.job_id == job_id, t.datums.c.state == DatumState.FAILED.value)
+                    .order_by(t.datums.c.datum_id).limit(1)).first()
+                first_error = f"datum {first.datum_id}: {first.error}" if first else None
+        if failed:
+            self._set_job(job_id, JobState.RUNNING, JobState.FAILED, finished_at=utcnow(),
+                          error=f"{failed} datum(s) failed; first: {first_error} "
+                          f"(see `crowdline job logs {job_id}`)")
+            report.jobs_failed.append(job_id)
+            return
+        self._commit_output(self._job(job_id), spec)
+        report.jobs_succeeded.append(job_id)
+
+    def _commit_output(self, job: Any, spec: PipelineSpec) -> None:
+        store = self.workspace.store
+        with self.engine.connect() as conn:
+            committed = {r.datum_id: r for r in conn.execute(
+                sa.select(t.outputs).where(t.outputs.c.pipeline == job.pipeline))}
+            rows = conn.execute(sa.select(
+                t.datums.c.datum_id, t.datums.c.datum_hash, t.datums.c.state,
+                t.datums.c.outputs, t.datums.c.staging).where(t.datums.c.job_id == job.id)).all()
+        present = {r.datum_id for r in rows}
+        fresh = [r for r in rows if r.state == DatumState.SUCCESS]
+        dropped = (set(committed) - present) | {r.datum_id for r in fresh
+                                                if r.datum_id in committed}
+        kept_paths = {p for r in rows if r.state == DatumState.SKIPPED
+                      for p in committed[r.datum_id].paths}
+        kept_paths |= {p for r in fresh for p in (r.outputs or [])}
+        to_delete = sorted({p for d in dropped for p in committed[d].paths} - kept_paths)
+        commit_id = self._adopt_commit(job) or self._write_commit(job, fresh, to_delete, store)
+        with self.engine.begin() as conn:
+            if dropped:
+                conn.execute(t.outputs.delete().where(t.outputs.c.pipeline == job.pipeline,
+                                                      t.outputs.c.datum_id.in_(sorted(dropped))))
+            new_rows = [{"pipeline": job.pipeline, "datum_id": r.datum_id,
+                         "datum_hash": r.datum_hash, "paths": list(r.outputs or [])}
+                        for r in fresh]
+            for start in range(0, len(new_rows), 2000):
+                conn.execute(t.outputs.insert(), new_rows[start : start + 2000])
+            check_job(JobState.RUNNING, JobState.SUCCESS)
+            conn.execute(t.jobs.update().where(t.jobs.c.id == job.id,
+                                               t.jobs.c.state == JobState.RUNNING.value)
+                         .values(state=JobState.SUCCESS.value, output_commit=commit_id,
+                                 finished_at=utcnow()))
+        self.staging.remove(job.pipeline, {r.staging for r in fresh if r.staging})
+
+    def _adopt_commit(self, job: Any) -> str | None:
+        """The output commit this job already made before a crash, if any."""
+        try:
+            head = self.workspace.store.inspect_commit(job.pipeline, "master")
+        except NotFound:
+            return None
+        if (head.metadata or {}).get("job_id") == job.id:
+            return str(head.id)
+        return None
+
+    def _write_commit(self, job: Any, fresh: list[Any], to_delete: list[str], store: Any) -> str:
+        provenance = [(repo, commit) for repo, _branch, commit in job.input_commits]
+        metadata = {"pipeline": job.pipeline, "pipeline_version": job.pipeline_version,
+                    "job_id": job.id}
+        wanted: dict[str, set[str]] = {}
+        for row in fresh:
+            wanted.setdefault(row.staging, set()).add(row.datum_id)
+        with store.commit(job.pipeline, "master", message=f"job {job.id}", origin="auto",
+                          provenance=provenance, metadata=metadata) as writer:
+            for path in to_delete:
+                writer.delete_file(path)
+            for name in sorted(n for n in wanted if n):
+                for datum_id, files in self.staging.read(job.pipeline, name).items():
+                    if datum_id in wanted[name]:
+                        for path, data in files:
+                            writer.put_file(path, data)
+        return str(writer.commit_id)
+
+    # -- waiting -------------------------------------------------------------------------------
+
+    def wake_waiting(self, report: RunReport) -> int:
+        """Check each distinct wake condition once; woken datums go back to pending."""
+        with self.engine.connect() as conn:
+            rows = conn.execute(
+                sa.select(t.datums.c.job_id, t.datums.c.datum_id, t.datums.c.wait_condition,
+                          t.datums.c.wait_params)
+                .join(t.jobs, t.jobs.c.id == t.datums.c.job_id)
+                .where(t.datums.c.state == DatumState.WAITING.value,
+                       t.jobs.c.state == JobState.RUNNING.value)).all()
+        groups: dict[tuple[str, str], list[Any]] = {}
+        for row in rows:
+            key = (row.wait_condition or "", _stable(row.wait_params))
+            groups.setdefault(key, []).append(row)
+        woken = 0
+        still: dict[str, int] = {}
+        for (condition, _), members in groups.items():
+            if self._condition_holds(condition, members[0].wait_params or {}):
+                with self.engine.begin() as conn:
+                    for row in members:
+                        done = conn.execute(t.datums.update().where(
+                            t.datums.c.job_id == row.job_id,
+                            t.datums.c.datum_id == row.datum_id,
+                            t.datums.c.state == DatumState.WAITING.value,
+                        ).values(state=DatumState.PENDING.value, wait_condition=None,
+                                 wait_params=None))
+                        woken += done.rowcount
+            else:
+                still[condition] = still.get(condition, 0) + len(members)
+        report.datums_woken += woken
+        report.waiting = still
+        return woken
+
+    def _condition_holds(self, condition: str, params: dict[str, Any]) -> bool:
+        try:
+            return bool(load_callable(condition)(self.workspace, params))
+        except Exception:  # noqa: BLE001 - a broken checker must not stop other jobs
+            return False
+
+
+def _stable(value: Any) -> str:
+    import json
+
+    return json.dumps(value, sort_keys=True, default=str)
+

@@ -1,0 +1,292 @@
+"""The ``Pipelines`` facade: specs in, jobs out, and the loop that runs them."""
+
+from __future__ import annotations
+
+import threading
+import time
+import uuid
+from pathlib import Path
+from typing import Any
+
+import sqlalchemy as sa
+
+from crowdline.errors import (
+    Conflict,
+    JobNotFound,
+    NotFound,
+    PipelineAlreadyExists,
+    PipelineNotFound,
+)
+from crowdline.pipelines import tables as t
+from crowdline.pipelines.executors import Executor, make_executor
+from crowdline.pipelines.models import DatumInfo, DatumLog, JobInfo, PipelineInfo, RunReport
+from crowdline.pipelines.planner import Planner, utcnow
+from crowdline.pipelines.runner import JobRunner
+from crowdline.pipelines.secret_store import SecretStore
+from crowdline.pipelines.spec import PfsInput, PipelineSpec, iter_pfs, parse_spec
+from crowdline.pipelines.staging import Staging
+from crowdline.pipelines.states import DatumState
+
+
+class Pipelines:
+    """Data-driven pipelines over the store's repos.
+
+        ws.pipelines.create_pipeline("tasks.yaml")
+        report = ws.pipelines.run()          # process every pending job, then return
+    """
+
+    def __init__(self, *, workspace: Any) -> None:
+        self.workspace = workspace
+        self.engine: sa.Engine = workspace.engine
+        self.staging = Staging(Path(workspace.settings.home) / "pipelines" / "staging")
+        self.secrets = SecretStore(self.engine)
+        self._executor: Executor | None = None
+
+    @property
+    def store(self) -> Any:
+        return self.workspace.store
+
+    # -- pipelines ----------------------------------------------------------------------------
+
+    def create_pipeline(self, spec: dict[str, Any] | str | Path) -> PipelineInfo:
+        """Create a pipeline from a crowdline or Pachyderm spec (dict, YAML/JSON text or file)."""
+        parsed = parse_spec(spec)
+        if self._row(parsed.name) is not None:
+            raise PipelineAlreadyExists(f"pipeline {parsed.name!r} already exists",
+                                        hint="use update_pipeline / `crowdline pipeline update`")
+        self._check_inputs(parsed)
+        try:
+            self.store.inspect_repo(parsed.name)
+        except NotFound:
+            self.store.create_repo(parsed.name, description=f"output of pipeline {parsed.name}")
+        now = utcnow()
+        with self.engine.begin() as conn:
+            conn.execute(t.pipelines.insert().values(
+                name=parsed.name, version=1, salt=uuid.uuid4().hex, spec=parsed.raw,
+                description=parsed.description, needs_job=True, created_at=now, updated_at=now))
+        return self.inspect_pipeline(parsed.name)
+
+    def update_pipeline(self, spec: dict[str, Any] | str | Path, *, reprocess: bool = False
+                        ) -> PipelineInfo:
+        """New version of a pipeline. Datums already processed are kept (as in Pachyderm)
+        unless ``reprocess``, which gives the pipeline a new salt so every datum runs again."""
+        parsed = parse_spec(spec)
+        row = self._require(parsed.name)
+        self._check_inputs(parsed)
+        values: dict[str, Any] = {"version": row.version + 1, "spec": parsed.raw,
+                                  "description": parsed.description, "needs_job": True,
+                                  "updated_at": utcnow()}
+        if reprocess:
+            values["salt"] = uuid.uuid4().hex
+        with self.engine.begin() as conn:
+            conn.execute(t.pipelines.update().where(t.pipelines.c.name == parsed.name)
+                         .values(**values))
+        return self.inspect_pipeline(parsed.name)
+
+    def list_pipelines(self) -> list[PipelineInfo]:
+        with self.engine.connect() as conn:
+            names = conn.execute(sa.select(t.pipelines.c.name)
+                                 .order_by(t.pipelines.c.created_at)).scalars().all()
+        return [self.inspect_pipeline(name) for name in names]
+
+    def inspect_pipeline(self, name: str) -> PipelineInfo:
+        row = self._require(name)
+        spec = parse_spec(row.spec)
+        with self.engine.connect() as conn:
+            last = conn.execute(sa.select(t.jobs.c.id, t.jobs.c.state)
+                                .where(t.jobs.c.pipeline == name)
+                                .order_by(t.jobs.c.created_at.desc()).limit(1)).first()
+        return PipelineInfo(
+            name=row.name, version=row.version, description=row.description,
+            inputs=[f"{p.repo}@{p.branch}:{p.glob}" for p in spec.pfs_inputs()],
+            transform=spec.transform.python or " ".join(spec.transform.cmd),
+            created_at=row.created_at, updated_at=row.updated_at,
+            last_job=last.id if last else None, last_job_state=last.state if last else None,
+            spec=dict(row.spec))
+
+    def delete_pipeline(self, name: str) -> None:
+        """Delete a pipeline, its jobs and staged outputs (its output repo is kept)."""
+        self._require(name)
+        readers = [p.name for p in self.list_pipelines()
+                   if p.name != name and any(i.startswith(f"{name}@") for i in p.inputs)]
+        if readers:
+            raise Conflict(f"pipeline(s) {', '.join(readers)} read the output of {name!r}",
+                           hint="delete those first")
+        with self.engine.begin() as conn:
+            job_ids = sa.select(t.jobs.c.id).where(t.jobs.c.pipeline == name)
+            conn.execute(t.datums.delete().where(t.datums.c.job_id.in_(job_ids)))
+            conn.execute(t.jobs.delete().where(t.jobs.c.pipeline == name))
+            conn.execute(t.outputs.delete().where(t.outputs.c.pipeline == name))
+            conn.execute(t.pipelines.delete().where(t.pipelines.c.name == name))
+        self.staging.drop_pipeline(name)
+
+    def _row(self, name: str) -> Any:
+        with self.engine.connect() as conn:
+            return conn.execute(sa.select(t.pipelines).where(t.pipelines.c.name == name)).first()
+
+    def _require(self, name: str) -> Any:
+        row = self._row(name)
+        if row is None:
+            raise PipelineNotFound(f"no pipeline named {name!r}",
+                                   hint="see `crowdline pipeline list`")
+        return row
+
+    def _check_inputs(self, spec: PipelineSpec) -> None:
+        for pfs in spec.pfs_inputs():
+            if pfs.repo == spec.name:
+                raise Conflict(f"pipeline {spec.name!r} cannot read its own output repo",
+                               hint="read another repo")
+            try:
+                self.store.inspect_repo(pfs.repo)
+            except NotFound as exc:
+                raise NotFound(f"input repo {pfs.repo!r} of pipeline {spec.name!r} does not exist",
+                               hint=f"create it first: crowdline repo create {pfs.repo}") from exc
+        upstream = self._upstream_pipelines(spec.name, [p.repo for p in spec.pfs_inputs()])
+        if spec.name in upstream:
+            raise Conflict(f"pipeline {spec.name!r} would form a cycle through its inputs",
+                           hint="pipelines must form a DAG")
+
+    def _upstream_pipelines(self, name: str, repos: list[str]) -> set[str]:
+        with self.engine.connect() as conn:
+            specs = {r.name: r.spec for r in conn.execute(sa.select(t.pipelines)) if r.name != name}
+        seen: set[str] = set()
+        frontier = list(repos)
+        while frontier:
+            repo = frontier.pop()
+            if repo in seen:
+                continue
+            seen.add(repo)
+            if repo in specs:
+                frontier += [p.repo for p in iter_pfs(parse_spec(specs[repo]).input)
+                             if isinstance(p, PfsInput)]
+        return seen
+
+    # -- running ------------------------------------------------------------------------------
+
+    def _executor_factory(self) -> Executor:
+        if self._executor is None:
+            settings = self.workspace.settings
+            self._executor = make_executor(settings.executor_url, settings.parallelism)
+        return self._executor
+
+    def close(self) -> None:
+        if self._executor is not None:
+            self._executor.close()
+            self._executor = None
+
+    def run_once(self, runner: JobRunner | None = None) -> tuple[bool, RunReport]:
+        """One round: create jobs for moved inputs, run runnable jobs, wake waiting datums."""
+        runner = runner or JobRunner(self.workspace, self.staging, self.secrets)
+        planner = Planner(self.engine, self.store, self.staging)
+        report = RunReport()
+        progressed = False
+        for info in self.list_pipelines():
+            job_id = planner.maybe_create_job(info.name)
+            if job_id is not None:
+                report.jobs_created.append(job_id)
+                progressed = True
+        for job_id in runner.runnable_jobs():
+            progressed |= runner.process(job_id, self._executor_factory, report)
+        if runner.wake_waiting(report):
+            progressed = True
+        return progressed, report
+
+    def run(self, *, until_quiet: bool = True, timeout: float | None = None) -> RunReport:
+        """Process every pending job (and woken waiting datum) until nothing can progress."""
+        runner = JobRunner(self.workspace, self.staging, self.secrets)
+        deadline = None if timeout is None else time.monotonic() + timeout
+        total = RunReport()
+        try:
+            while True:
+                progressed, report = self.run_once(runner)
+                total.merge(report)
+                if not progressed or not until_quiet:
+                    break
+                if deadline is not None and time.monotonic() > deadline:
+                    total.timed_out = True
+                    break
+        finally:
+            self.close()
+        return total
+
+    def serve_forever(self, stop: threading.Event, poll_interval: float = 1.0) -> None:
+        """Trigger loop for a daemon thread: run rounds until ``stop`` is set."""
+        runner = JobRunner(self.workspace, self.staging, self.secrets)
+        try:
+            while not stop.is_set():
+                progressed, _ = self.run_once(runner)
+                if not progressed:
+                    stop.wait(poll_interval)
+        finally:
+            self.close()
+
+    # -- jobs and datums ----------------------------------------------------------------------
+
+    def list_jobs(self, pipeline: str | None = None) -> list[JobInfo]:
+        query = sa.select(t.jobs.c.id).order_by(t.jobs.c.created_at.desc(), t.jobs.c.id)
+        if pipeline is not None:
+            self._require(pipeline)
+            query = query.where(t.jobs.c.pipeline == pipeline)
+        with self.engine.connect() as conn:
+            ids = conn.execute(query).scalars().all()
+        return [self.inspect_job(job_id) for job_id in ids]
+
+    def inspect_job(self, job_id: str) -> JobInfo:
+        with self.engine.connect() as conn:
+            job = conn.execute(sa.select(t.jobs).where(t.jobs.c.id == job_id)).first()
+            if job is None:
+                raise JobNotFound(f"no job {job_id!r}", hint="see `crowdline job list`")
+            counts = dict(conn.execute(
+                sa.select(t.datums.c.state, sa.func.count()).where(t.datums.c.job_id == job_id)
+                .group_by(t.datums.c.state)).all())
+            waits = dict(conn.execute(
+                sa.select(t.datums.c.wait_condition, sa.func.count())
+                .where(t.datums.c.job_id == job_id,
+                       t.datums.c.state == DatumState.WAITING.value)
+                .group_by(t.datums.c.wait_condition)).all())
+        return JobInfo(
+            id=job.id, pipeline=job.pipeline, pipeline_version=job.pipeline_version,
+            state=job.state,
+            input_commits=[{"repo": r, "branch": b, "commit": c} for r, b, c in job.input_commits],
+            output_commit=job.output_commit, error=job.error, created_at=job.created_at,
+            started_at=job.started_at, finished_at=job.finished_at, datums=counts,
+            waiting_on={str(k): v for k, v in waits.items()})
+
+    def list_datums(self, job_id: str) -> list[DatumInfo]:
+        self.inspect_job(job_id)
+        with self.engine.connect() as conn:
+            rows = conn.execute(sa.select(t.datums).where(t.datums.c.job_id == job_id)
+                                .order_by(t.datums.c.datum_id)).all()
+        return [DatumInfo(
+            job_id=r.job_id, datum_id=r.datum_id, datum_hash=r.datum_hash, state=r.state,
+            paths=[f"{p['name']}:{p['path']}" for p in r.parts], tries=r.tries, error=r.error,
+            wait_condition=r.wait_condition, wait_params=r.wait_params, outputs=r.outputs,
+            duration=r.duration) for r in rows]
+
+    def job_logs(self, job_id: str, datum_id: str | None = None) -> list[DatumLog]:
+        """Per-datum logs (stdout, stderr and tracebacks of every try)."""
+        self.inspect_job(job_id)
+        query = sa.select(t.datums.c.datum_id, t.datums.c.state, t.datums.c.log,
+                          t.datums.c.error).where(t.datums.c.job_id == job_id,
+                                                  t.datums.c.log.is_not(None))
+        if datum_id is not None:
+            query = query.where(t.datums.c.datum_id == datum_id)
+        with self.engine.connect() as conn:
+            rows = conn.execute(query.order_by(t.datums.c.datum_id)).all()
+        if datum_id is not None and not rows:
+            from crowdline.errors import DatumNotFound
+
+            raise DatumNotFound(f"job {job_id} has no logs for datum {datum_id!r}",
+                                hint=f"see `crowdline datum list {job_id}`")
+        return [DatumLog(r.datum_id, r.state, r.log or "", r.error) for r in rows]
+
+    # -- secrets ------------------------------------------------------------------------------
+
+    def create_secret(self, name: str, values: dict[str, str]) -> None:
+        self.secrets.create(name, values)
+
+    def list_secrets(self) -> list[dict[str, Any]]:
+        return self.secrets.list()
+
+    def delete_secret(self, name: str) -> None:
+        self.secrets.delete(name)

@@ -1,0 +1,79 @@
+"""The pipelines part's tables (schema created by pipelines/migrations)."""
+
+from __future__ import annotations
+
+import sqlalchemy as sa
+
+metadata = sa.MetaData()
+
+TS = sa.DateTime(timezone=True)
+
+pipelines = sa.Table(
+    "pipelines",
+    metadata,
+    sa.Column("name", sa.String(64), primary_key=True),
+    sa.Column("version", sa.Integer, nullable=False),
+    sa.Column("salt", sa.String(64), nullable=False),
+    sa.Column("spec", sa.JSON, nullable=False),
+    sa.Column("description", sa.Text, nullable=False, server_default=""),
+    sa.Column("needs_job", sa.Boolean, nullable=False, server_default=sa.false()),
+    sa.Column("created_at", TS, nullable=False),
+    sa.Column("updated_at", TS, nullable=False),
+)
+
+jobs = sa.Table(
+    "pipeline_jobs",
+    metadata,
+    sa.Column("id", sa.String(32), primary_key=True),
+    sa.Column("pipeline", sa.String(64), nullable=False, index=True),
+    sa.Column("pipeline_version", sa.Integer, nullable=False),
+    sa.Column("salt", sa.String(64), nullable=False),
+    sa.Column("state", sa.String(16), nullable=False, index=True),
+    sa.Column("input_commits", sa.JSON, nullable=False),
+    sa.Column("output_commit", sa.String(64), nullable=True),
+    sa.Column("error", sa.Text, nullable=True),
+    sa.Column("owner", sa.String(200), nullable=True),
+    sa.Column("heartbeat_at", TS, nullable=True),
+    sa.Column("created_at", TS, nullable=False),
+    sa.Column("started_at", TS, nullable=True),
+    sa.Column("finished_at", TS, nullable=True),
+)
+
+datums = sa.Table(
+    "pipeline_datums",
+    metadata,
+    sa.Column("job_id", sa.String(32), sa.ForeignKey("pipeline_jobs.id", ondelete="CASCADE"),
+              primary_key=True),
+    sa.Column("datum_id", sa.String(32), primary_key=True),
+    sa.Column("datum_hash", sa.String(32), nullable=False),
+    sa.Column("state", sa.String(16), nullable=False),
+    sa.Column("parts", sa.JSON, nullable=False),
+    sa.Column("tries", sa.Integer, nullable=False, server_default="0"),
+    sa.Column("error", sa.Text, nullable=True),
+    sa.Column("log", sa.Text, nullable=True),
+    sa.Column("wait_condition", sa.String(300), nullable=True),
+    sa.Column("wait_params", sa.JSON, nullable=True),
+    sa.Column("outputs", sa.JSON, nullable=True),
+    sa.Column("staging", sa.String(64), nullable=True),  # batch file holding the outputs
+    sa.Column("duration", sa.Float, nullable=True),
+    sa.Column("finished_at", TS, nullable=True),
+    sa.Index("ix_pipeline_datums_job_state", "job_id", "state"),
+)
+
+# What the head of each pipeline's output branch holds, per datum (for skip and delete).
+outputs = sa.Table(
+    "pipeline_outputs",
+    metadata,
+    sa.Column("pipeline", sa.String(64), primary_key=True),
+    sa.Column("datum_id", sa.String(32), primary_key=True),
+    sa.Column("datum_hash", sa.String(32), nullable=False),
+    sa.Column("paths", sa.JSON, nullable=False),
+)
+
+secrets = sa.Table(
+    "pipeline_secrets",
+    metadata,
+    sa.Column("name", sa.String(64), primary_key=True),
+    sa.Column("data", sa.JSON, nullable=False),
+    sa.Column("created_at", TS, nullable=False),
+)

@@ -1,0 +1,331 @@
+"""Worker side: lay a datum out in a folder, run the user's code, collect its output.
+
+This module runs inside executor workers (local processes or Dask workers). It reads inputs
+from the store through a Workspace opened from the coordinator's settings and returns the
+output files to the coordinator, which alone writes job state and output commits.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import contextvars
+import importlib
+import io
+import json
+import os
+import shutil
+import signal
+import subprocess
+import tempfile
+import threading
+import time
+import traceback
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from crowdline.errors import Conflict, CrowdlineError
+
+WAIT_EXIT_CODE = 75  # EX_TEMPFAIL: a cmd transform asks to wait
+WAIT_FILE = ".crowdline-wait.json"
+LOG_LIMIT = 64_000
+
+
+class WaitFor(Exception):  # noqa: N818 - it is a request, not an error
+    """Raise from a transform to park the datum until ``condition`` holds.
+
+    ``condition`` is ``"package.module:checker"``; ``checker(workspace, params) -> bool`` is
+    called by the runner until it returns True, then the datum runs again (so transforms must
+    be idempotent). No process is held while the datum waits.
+
+        raise WaitFor("crowdline.crowd.conditions:pool_complete", pool_id=pool.id)
+    """
+
+    def __init__(self, condition: str, **params: Any) -> None:
+        if ":" not in condition:
+            raise ValueError(f"WaitFor condition {condition!r} must be 'package.module:function'")
+        self.condition = condition
+        self.params = params
+        super().__init__(f"wait for {condition} {params}")
+
+
+class DatumTimeout(Exception):  # noqa: N818
+    pass
+
+
+@dataclass(frozen=True)
+class DatumContext:
+    """What a running transform may ask about itself (``current_datum()``)."""
+
+    job_id: str
+    datum_id: str
+    pipeline: str
+    input_commits: tuple[tuple[str, str], ...]  # (repo, commit id)
+    settings: dict[str, Any] = field(repr=False, default_factory=dict)
+
+    def workspace(self) -> Any:
+        """The Workspace of the coordinator, opened in this worker process (cached)."""
+        return worker_workspace(self.settings)
+
+
+_current: contextvars.ContextVar[DatumContext | None] = contextvars.ContextVar(
+    "crowdline_datum", default=None)
+
+
+def current_datum() -> DatumContext:
+    """The datum being processed; only valid inside a transform."""
+    context = _current.get()
+    if context is None:
+        raise Conflict("current_datum() was called outside a running transform",
+                       hint="call it from the pipeline's transform function")
+    return context
+
+
+@dataclass
+class DatumTask:
+    job_id: str
+    pipeline: str
+    datum_id: str
+    datum_hash: str
+    parts: list[dict[str, Any]]
+    transform: dict[str, Any]
+    env: dict[str, str]
+    tries: int
+    timeout: float | None
+    input_commits: list[tuple[str, str]]
+
+
+@dataclass
+class DatumResult:
+    datum_id: str
+    state: str  # success | failed | waiting
+    outputs: list[tuple[str, bytes]] = field(default_factory=list)
+    log: str = ""
+    error: str = ""
+    tries: int = 0
+    duration: float = 0.0
+    wait_condition: str = ""
+    wait_params: dict[str, Any] = field(default_factory=dict)
+
+
+_workspaces: dict[str, Any] = {}
+_workspace_lock = threading.Lock()
+
+
+def worker_workspace(settings: dict[str, Any]) -> Any:
+    from crowdline.workspace import Workspace
+
+    key = json.dumps(settings, sort_keys=True, default=str)
+    with _workspace_lock:
+        if key not in _workspaces:
+            home = settings.get("home")
+            overrides = {k: v for k, v in settings.items() if k != "home"}
+            _workspaces[key] = Workspace.open(home, **overrides)
+        return _workspaces[key]
+
+
+def run_batch(settings: dict[str, Any], tasks: list[DatumTask]) -> list[DatumResult]:
+    """Run each datum of a batch (with its retries); never raises for user errors."""
+    workspace = worker_workspace(settings)
+    return [_run_one(workspace, settings, task) for task in tasks]
+
+
+def _run_one(workspace: Any, settings: dict[str, Any], task: DatumTask) -> DatumResult:
+    started = time.monotonic()
+    log = io.StringIO()
+    result = DatumResult(task.datum_id, "failed")
+    for attempt in range(1, task.tries + 1):
+        result.tries = attempt
+        log.write(f"--- try {attempt}/{task.tries} ---\n")
+        with tempfile.TemporaryDirectory(prefix="crowdline-datum-") as tmp:
+            root = Path(tmp)
+            try:
+                inputs = _materialise(workspace, task, root)
+                output = root / "out"
+                output.mkdir()
+                context = DatumContext(task.job_id, task.datum_id, task.pipeline,
+                                       tuple(map(tuple, task.input_commits)), settings)
+                if task.transform.get("python"):
+                    _call_python(task, context, inputs, output, log)
+                else:
+                    _call_cmd(task, root, inputs, output, log)
+            except WaitFor as wait:
+                result.state, result.error = "waiting", ""
+                result.wait_condition, result.wait_params = wait.condition, wait.params
+                break
+            except DatumTimeout:
+                result.error = f"datum timed out after {task.timeout:g}s"
+            except Exception as exc:  # noqa: BLE001 - user code may raise anything
+                result.error = f"{type(exc).__name__}: {exc}"
+                log.write(traceback.format_exc())
+            else:
+                result.state, result.error = "success", ""
+                result.outputs = _collect(output)
+                break
+            log.write(f"error: {result.error}\n")
+    result.duration = time.monotonic() - started
+    text = log.getvalue()
+    result.log = text if len(text) <= LOG_LIMIT else "…(truncated)\n" + text[-LOG_LIMIT:]
+    return result
+
+
+def _materialise(workspace: Any, task: DatumTask, root: Path) -> dict[str, Path]:
+    store = workspace.store
+    inputs: dict[str, Path] = {}
+    for part in task.parts:
+        folder = root / part["name"]
+        folder.mkdir(exist_ok=True)
+        inputs[part["name"]] = folder
+        for path, _hash, _size in part["files"]:
+            target = folder / path.lstrip("/")
+            target.parent.mkdir(parents=True, exist_ok=True)
+            target.write_bytes(store.get_file(part["repo"], part["commit"], path))
+    return inputs
+
+
+def _collect(output: Path) -> list[tuple[str, bytes]]:
+    files = []
+    for path in sorted(output.rglob("*")):
+        if path.is_file() and not (path.parent == output and path.name == WAIT_FILE):
+            files.append(("/" + path.relative_to(output).as_posix(), path.read_bytes()))
+    return files
+
+
+_functions: dict[str, Callable[..., Any]] = {}
+
+
+def load_callable(reference: str) -> Callable[..., Any]:
+    """``"package.module:function"`` imported once per process."""
+    if reference not in _functions:
+        module_name, _, attribute = reference.partition(":")
+        try:
+            function = getattr(importlib.import_module(module_name), attribute)
+        except (ImportError, AttributeError) as exc:
+            raise CrowdlineError(f"cannot import {reference!r}: {exc}",
+                                 hint="check the module path and that it is installed "
+                                 "where the workers run") from exc
+        _functions[reference] = function
+    return _functions[reference]
+
+
+@contextlib.contextmanager
+def _time_limit(seconds: float | None) -> Iterator[None]:
+    # SIGALRM only works in a main thread; Dask runs tasks in threads (no limit there).
+    if not seconds or threading.current_thread() is not threading.main_thread():
+        yield
+        return
+
+    def expire(_signum: int, _frame: Any) -> None:
+        raise DatumTimeout()
+
+    previous = signal.signal(signal.SIGALRM, expire)
+    signal.setitimer(signal.ITIMER_REAL, seconds)
+    try:
+        yield
+    finally:
+        signal.setitimer(signal.ITIMER_REAL, 0)
+        signal.signal(signal.SIGALRM, previous)
+
+
+@contextlib.contextmanager
+def _environment(values: dict[str, str]) -> Iterator[None]:
+    saved = {key: os.environ.get(key) for key in values}
+    os.environ.update(values)
+    try:
+        yield
+    finally:
+        for key, old in saved.items():
+            if old is None:
+                os.environ.pop(key, None)
+            else:
+                os.environ[key] = old
+
+
+def _call_python(task: DatumTask, context: DatumContext, inputs: dict[str, Path], output: Path,
+                 log: io.StringIO) -> None:
+    function = load_callable(task.transform["python"])
+    token = _current.set(context)
+    try:
+        with (_environment(task.env), contextlib.redirect_stdout(log),
+              contextlib.redirect_stderr(log), _time_limit(task.timeout)):
+            function(inputs, output)
+    finally:
+        _current.reset(token)
+
+
+def _call_cmd(task: DatumTask, root: Path, inputs: dict[str, Path], output: Path,
+              log: io.StringIO) -> None:
+    env = dict(os.environ)
+    env.update(task.env)
+    env["PFS_ROOT"] = str(root)
+    env["CROWDLINE_DATUM_ID"] = task.datum_id
+    env["CROWDLINE_JOB_ID"] = task.job_id
+    env["PACH_JOB_ID"] = task.job_id
+    env["PACH_DATUM_ID"] = task.datum_id
+    if len(inputs) == 1:
+        env["CROWDLINE_INPUT"] = str(next(iter(inputs.values())))
+    env["CROWDLINE_OUTPUT"] = str(output)
+    for part in task.parts:
+        if part.get("join_key"):
+            env[f"PACH_DATUM_{part['name']}_JOIN_ON"] = part["join_key"]
+    command = list(task.transform["cmd"])
+    wrapper = pfs_mount_wrapper(root)
+    lines = task.transform.get("stdin") or ()
+    stdin = "\n".join(lines) + "\n" if lines else None
+    try:
+        done = subprocess.run(wrapper + command, cwd=root, env=env, input=stdin, text=True,
+                              capture_output=True, timeout=task.timeout, check=False)
+    except subprocess.TimeoutExpired as exc:
+        raise DatumTimeout() from exc
+    except OSError as exc:
+        raise CrowdlineError(f"cannot run {command[0]!r}: {exc}",
+                             hint="check transform.cmd") from exc
+    log.write(done.stdout)
+    log.write(done.stderr)
+    if done.returncode == WAIT_EXIT_CODE and (output / WAIT_FILE).exists():
+        request = json.loads((output / WAIT_FILE).read_text())
+        raise WaitFor(request["condition"], **request.get("params", {}))
+    accepted = {0, *task.transform.get("accept_return_code", ())}
+    if done.returncode not in accepted:
+        raise CrowdlineError(f"command exited with code {done.returncode}",
+                             hint="see the datum's log")
+
+
+_pfs_support: bool | None = None
+
+
+def pfs_mount_wrapper(root: Path) -> list[str]:
+    """A prefix that shows ``root`` at ``/pfs`` in a private mount namespace, if possible."""
+    global _pfs_support
+    if os.environ.get("CROWDLINE_PFS_MOUNT", "1") == "0":
+        return []
+    if _pfs_support is None:
+        _pfs_support = _probe_pfs_mount()
+    if not _pfs_support:
+        return []
+    prefix = ["unshare", "--mount", "--propagation", "private"]
+    if os.geteuid() != 0:
+        prefix.append("--map-root-user")
+    return [*prefix, "sh", "-c", 'mount --bind "$0" /pfs && exec "$@"', str(root)]
+
+
+def _probe_pfs_mount() -> bool:
+    if shutil.which("unshare") is None:
+        return False
+    try:
+        Path("/pfs").mkdir(exist_ok=True)
+        with tempfile.TemporaryDirectory() as probe:
+            done = subprocess.run(
+                [*pfs_prefix_for_probe(), "sh", "-c", 'mount --bind "$0" /pfs && true', probe],
+                capture_output=True, timeout=10, check=False)
+        return done.returncode == 0
+    except (OSError, subprocess.SubprocessError):
+        return False
+
+
+def pfs_prefix_for_probe() -> list[str]:
+    prefix = ["unshare", "--mount", "--propagation", "private"]
+    if os.geteuid() != 0:
+        prefix.append("--map-root-user")
+    return prefix
