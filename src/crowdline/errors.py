@@ -101,6 +101,46 @@ class IntegrityError(CrowdlineError, RuntimeError):
 # --- store --------------------------------------------------------------------------------
 
 
+class RepoNotFound(NotFound):
+    pass
+
+
+class BranchNotFound(NotFound):
+    pass
+
+
+class CommitNotFound(NotFound):
+    pass
+
+
+class FileNotFound(NotFound):
+    pass
+
+
+class RepoExists(AlreadyExists):
+    pass
+
+
+class CommitFinished(Conflict):
+    """The commit is finished (immutable) or gone; start a new commit to change anything."""
+
+    code = "COMMIT_FINISHED"
+
+
+class BranchMoved(Conflict):
+    """Another writer moved the branch and touched the same paths; retry on the new head."""
+
+    code = "BRANCH_MOVED"
+
+
+class BadPath(InvalidInput):
+    code = "BAD_PATH"
+
+
+class BadName(InvalidInput):
+    code = "BAD_NAME"
+
+
 # --- pipelines ----------------------------------------------------------------------------
 
 
