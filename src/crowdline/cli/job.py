@@ -1,0 +1,56 @@
+"""``crowdline job list|inspect|logs``."""
+
+from __future__ import annotations
+
+import typer
+
+from crowdline.cli.output import OUTPUT_OPTION, OutputFormat, open_workspace, render, to_plain
+
+group = typer.Typer(help="Jobs: one run of a pipeline over its input commits.",
+                    no_args_is_help=True)
+
+
+def register(app: typer.Typer) -> None:
+    app.add_typer(group, name="job")
+
+
+def _row(job) -> dict:  # type: ignore[no-untyped-def]
+    row = to_plain(job)
+    row["progress"] = job.progress
+    return row
+
+
+@group.command("list")
+def list_(
+    pipeline: str = typer.Option(None, "--pipeline", "-p", help="only this pipeline's jobs"),
+    output: OutputFormat = OUTPUT_OPTION,
+) -> None:
+    """List jobs, newest first, with datum progress (success+skipped / total)."""
+    with open_workspace() as ws:
+        jobs = [_row(job) for job in ws.pipelines.list_jobs(pipeline)]
+    render(jobs, output, columns=["id", "pipeline", "state", "progress", "datums",
+                                  "output_commit", "created_at"])
+
+
+@group.command("inspect")
+def inspect(job_id: str, output: OutputFormat = OUTPUT_OPTION) -> None:
+    """Show a job: state, input and output commits, datum counts, what it waits on."""
+    with open_workspace() as ws:
+        render(_row(ws.pipelines.inspect_job(job_id)), output)
+
+
+@group.command("logs")
+def logs(
+    job_id: str,
+    datum: str = typer.Option(None, "--datum", "-d", help="only this datum's log"),
+    output: OutputFormat = OUTPUT_OPTION,
+) -> None:
+    """Print the logs of a job's datums (every try, with tracebacks)."""
+    with open_workspace() as ws:
+        entries = ws.pipelines.job_logs(job_id, datum)
+    if output == OutputFormat.json:
+        render(entries, output)
+        return
+    for entry in entries:
+        typer.echo(f"=== datum {entry.datum_id} ({entry.state}) ===")
+        typer.echo(entry.log.rstrip())
