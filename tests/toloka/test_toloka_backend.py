@@ -23,7 +23,8 @@ PROJECT = {
                                      "allowed_values": LABELS}},
         "view_spec": {"type": "tb", "config": "{\"view\": {\"type\": \"view.text\", "
                                               "\"content\": {\"type\": \"data.input\", "
-                                              "\"path\": \"headline\"}}}"},
+                                              "\"path\": \"headline\"}}}",
+                      "lock": {"core": "1.0.0", "view.text": "1.0.0"}},
     },
 }
 POOL = {

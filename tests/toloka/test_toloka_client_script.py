@@ -248,7 +248,13 @@ def test_requester_script_end_to_end(toloka_server: Any) -> None:
     accepted = [a for a in statuses.values() if a[1] == "ACCEPTED"]
     assert len(accepted) == sum(stats["submitted"].values()) - stats["submitted"]["spammer"]
 
-    # Every real task reached its overlap of 3 accepted answers.
+    # Every real task reached its overlap of 3 (the spammer's rejected answers included).
+    everything = client.get_assignments_df(pool.id, status=["APPROVED", "REJECTED"],
+                                           field=["ASSIGNMENT:task_id", "ASSIGNMENT:status"])
+    real_rows = everything[everything["GOLDEN:category"].isna()]
+    assert real_rows.groupby("ASSIGNMENT:task_id").size().min() == 3
+    assert set(everything["ASSIGNMENT:status"]) == {"APPROVED", "REJECTED"}
+
     answers = client.get_assignments_df(
         pool.id, status=["APPROVED"],
         field=["ASSIGNMENT:assignment_id", "ASSIGNMENT:task_id", "ASSIGNMENT:worker_id",
@@ -257,7 +263,7 @@ def test_requester_script_end_to_end(toloka_server: Any) -> None:
     assert ids["spammer"] not in set(answers["ASSIGNMENT:worker_id"].astype(str))
     is_golden = answers["GOLDEN:category"].notna()
     real_answers = answers[~is_golden]
-    assert real_answers.groupby("ASSIGNMENT:task_id").size().min() >= 3
+    assert real_answers.groupby("ASSIGNMENT:task_id").size().min() >= 2
     assert real_answers["ASSIGNMENT:task_id"].nunique() == N_REAL
     assert set(answers.loc[is_golden, "GOLDEN:category"]) == {"notclickbait"}
     assert len(answers) == 5 * len(accepted)  # 4 real + 1 control task per suite
@@ -290,7 +296,7 @@ def test_requester_script_end_to_end(toloka_server: Any) -> None:
     found = client.find_aggregated_solutions(weighted.id, sort="task_id", limit=100)
     assert not found.has_more
     assert len(found.items) == N_REAL
-    assert all(0.5 < s.confidence <= 1 for s in found.items)
+    assert all(0.5 <= s.confidence <= 1 for s in found.items)  # 0.5: a 1-1 tie
     assert sum(s.output_values["category"] == real[headline_of[s.task_id]]
                for s in found.items) >= N_REAL - 1
 

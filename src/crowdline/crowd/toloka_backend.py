@@ -23,6 +23,7 @@ from __future__ import annotations
 
 import datetime as dt
 import os
+import types
 import warnings
 from collections.abc import Mapping, Sequence
 from typing import Any
@@ -94,7 +95,9 @@ class TolokaBackend:
         """Call toloka-kit; its API errors become crowdline errors naming the step."""
         errors = self._toloka.exceptions
         try:
-            return fn(*args, **kwargs)
+            result = fn(*args, **kwargs)
+            # get_* calls return generators that page lazily: read them here, inside the try.
+            return list(result) if isinstance(result, types.GeneratorType) else result
         except errors.ValidationApiError as exc:
             raise InvalidInput(f"Toloka refused {what}: {exc.message}",
                                payload=exc.payload) from exc

@@ -59,15 +59,33 @@ class _Batch:
         order = sorted(self.parsed)
         if not order:
             return
-        report = crowd.create_tasks(
-            [self.parsed[i].to_crowd() for i in order],
-            allow_defaults=allow_defaults, skip_invalid_items=skip_invalid_items,
-            open_pool=open_pool,
-        )
+        try:
+            report = crowd.create_tasks(
+                [self.parsed[i].to_crowd() for i in order],
+                allow_defaults=allow_defaults, skip_invalid_items=skip_invalid_items,
+                open_pool=open_pool,
+            )
+        except InvalidInput as exc:
+            if skip_invalid_items:
+                raise
+            self._refused(order, exc)
+            return
         for position, task in report.items.items():
             self.created[order[int(position)]] = task
         for position, errors in report.validation_errors.items():
             self.errors[order[int(position)]] = _toloka_field_errors(errors)
+
+    def _refused(self, order: list[int], exc: InvalidInput) -> None:
+        """All-or-nothing creation failed: record per-item errors from the crowd's payload
+        (``{position: {field: message}}``), or the message against every item."""
+        payload = exc.payload if isinstance(exc.payload, dict) else {}
+        for position, index in enumerate(order):
+            errors = payload.get(str(position), payload.get(position))
+            if isinstance(errors, dict):
+                self.errors[index] = _toloka_field_errors(errors)
+        if not any(index in self.errors for index in order):
+            for index in order:
+                self.errors[index] = {"task": {"code": "VALUE_INVALID", "message": exc.message}}
 
     def log(self) -> list[dict[str, Any]]:
         items = []
