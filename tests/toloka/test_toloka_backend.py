@@ -141,3 +141,15 @@ def test_backend_config_and_errors(toloka_server: Any, monkeypatch: pytest.Monke
         wrong_token.ensure_project(PROJECT)
     with pytest.raises(InvalidInput, match="pool_id"):
         pool_complete(None, {})
+
+    # The pipelines' secret store, as a wake condition (which runs outside the datum) reads it.
+    workspace = toloka_server.workspace
+    workspace.pipelines.create_secret("toloka", {"url": toloka_server.url,
+                                                 "token": toloka_server.token})
+    from_secret = TolokaBackend.from_config(workspace)
+    assert from_secret.ensure_project(PROJECT) == project_id
+    workspace.pipelines.create_secret("other-toloka", {"url": toloka_server.url,
+                                                       "token": "wrong"})
+    with pytest.raises(BackendUnavailable, match="AUTHENTICATION_ERROR"):
+        TolokaBackend.from_config(workspace, {"toloka_secret": "other-toloka"}) \
+            .ensure_project(PROJECT)

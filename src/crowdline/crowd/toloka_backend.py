@@ -14,9 +14,11 @@ by private name, tasks once), so a retried or resumed datum never duplicates wor
         raise WaitFor("crowdline.crowd.toloka_backend:pool_complete", pool_id=pool_id)
     answers = backend.answers_frame(pool_id); bans = backend.bans(pool_id)
 
-Configuration: ``toloka_url`` / ``toloka_token`` in the wake params or the pipelines' secret
-store (``secrets.get("toloka_token")``), else the ``TOLOKA_URL`` / ``TOLOKA_TOKEN`` environment
-variables. The token is never written into params or job records by this module.
+Configuration, first found wins: ``toloka_url`` / ``toloka_token`` in the params; the
+pipelines' secret named ``toloka`` (or params["toloka_secret"]) with keys ``url`` and ``token``
+(``crowdline secret create toloka url=https://... token=...``); the ``TOLOKA_URL`` /
+``TOLOKA_TOKEN`` environment variables. Keep the token out of WaitFor params: they are stored
+in the job records; the wake condition reads the secret store itself.
 """
 
 from __future__ import annotations
@@ -33,6 +35,7 @@ import pandas as pd
 from crowdline.errors import BackendUnavailable, ConfigError, InvalidInput
 
 URL_ENV, TOKEN_ENV = "TOLOKA_URL", "TOLOKA_TOKEN"
+DEFAULT_SECRET = "toloka"  # a pipelines secret with keys url and token
 ANSWER_STATUSES = ("SUBMITTED", "ACCEPTED")
 
 
@@ -53,18 +56,20 @@ def _value(member: Any) -> str:
     return str(getattr(member, "value", member))
 
 
-def _secret(workspace: Any, name: str) -> str | None:
-    """A value from the pipelines' secret store, when the workspace has one."""
-    pipelines = getattr(workspace, "pipelines", None) if workspace is not None else None
-    secrets = getattr(pipelines, "secrets", None)
-    getter = getattr(secrets, "get", None)
-    if getter is None:
+def _secret(workspace: Any, secret: str, key: str) -> str | None:
+    """``key`` of the pipelines' named secret ``secret`` (``crowdline secret create toloka
+    url=... token=...``), when the workspace has pipelines and that secret."""
+    store = getattr(getattr(workspace, "pipelines", None), "secrets", None) \
+        if workspace is not None else None
+    if store is None:
         return None
+    from crowdline.pipelines.spec import SecretRef
+
     try:
-        value = getter(name)
+        values = store.environment([SecretRef(name=secret, key=key, env_var=key)])
     except LookupError:
         return None
-    return str(value) if value else None
+    return values.get(key) or None
 
 
 class TolokaBackend:
@@ -85,9 +90,10 @@ class TolokaBackend:
     def from_config(cls, workspace: Any = None,
                     params: Mapping[str, Any] | None = None) -> TolokaBackend:
         params = params or {}
-        url = (params.get("toloka_url") or _secret(workspace, "toloka_url")
+        secret = str(params.get("toloka_secret") or DEFAULT_SECRET)
+        url = (params.get("toloka_url") or _secret(workspace, secret, "url")
                or os.environ.get(URL_ENV))
-        token = (params.get("toloka_token") or _secret(workspace, "toloka_token")
+        token = (params.get("toloka_token") or _secret(workspace, secret, "token")
                  or os.environ.get(TOKEN_ENV))
         return cls(str(url or ""), str(token or ""))
 
@@ -246,8 +252,7 @@ def pool_complete(workspace: Any, params: Mapping[str, Any]) -> bool:
     """Wake condition for a pipeline's waiting datum: is the Toloka pool done?
 
     ``WaitFor("crowdline.crowd.toloka_backend:pool_complete", pool_id=...)``; the URL and
-    token come from the params (``toloka_url`` only; put the token in the secret store),
-    the pipelines' secret store, or the environment.
+    token come from the params, the pipelines' secret ``toloka``, or the environment.
     """
     if "pool_id" not in params:
         raise InvalidInput("pool_complete needs params['pool_id']")
