@@ -351,6 +351,14 @@ def test_errors_come_back_in_tolokas_shape(toloka_server: Any) -> None:
     response = httpx.get(f"{toloka_server.url}/api/v1/pools",
                          headers={"Authorization": f"ApiKey {toloka_server.token}"})
     assert response.json() == {"items": [], "has_more": False}
+    # A Toloka call crowdline lacks: Toloka's error shape, naming the call.
+    with pytest.raises(toloka_errors.DoesNotExistApiError) as lacking:
+        list(client.get_trainings())
+    assert "GET /api/v1/trainings" in lacking.value.message
+    response = httpx.patch(f"{toloka_server.url}/api/v1/tasks/1", json={"overlap": 2},
+                           headers={"Authorization": f"OAuth {toloka_server.token}"})
+    assert response.status_code == 404
+    assert "PATCH /api/v1/tasks/1" in response.json()["message"]
 
 
 def test_create_task_single_and_idempotent_async(toloka_server: Any) -> None:

@@ -10,7 +10,8 @@ and answers errors in Toloka's ``{"code", "message", "payload"}`` shape.
 
 from __future__ import annotations
 
-from fastapi import APIRouter, Depends
+from fastapi import APIRouter, Depends, Request
+from fastapi.responses import JSONResponse
 
 from crowdline.server.toloka import (
     aggregation,
@@ -24,7 +25,7 @@ from crowdline.server.toloka import (
     tasks,
 )
 from crowdline.server.toloka.auth import require_requester
-from crowdline.server.toloka.routing import TolokaRoute
+from crowdline.server.toloka.routing import TolokaRoute, toloka_error
 
 __all__ = ["PREFIX", "DOWNLOAD_PREFIX", "router", "download_router"]
 
@@ -36,6 +37,20 @@ router = APIRouter(route_class=TolokaRoute, dependencies=[Depends(require_reques
 for _module in (requester, projects, pools, tasks, assignments, restrictions, skills,
                 aggregation, operations):
     router.include_router(_module.router)
+
+
+
+def not_implemented(request: Request) -> JSONResponse:
+    """Toloka endpoints crowdline lacks answer in Toloka's shape, naming the call."""
+    return toloka_error(404, "DOES_NOT_EXIST",
+                        f"crowdline does not implement {request.method} {request.url.path} "
+                        "of Toloka's API; see crowdline/server/toloka/README.md for the "
+                        "supported calls")
+
+
+# Last, so that it only catches what no route above matched.
+router.add_api_route("/{path:path}", not_implemented, include_in_schema=False,
+                     methods=["GET", "POST", "PUT", "PATCH", "DELETE"])
 
 download_router = APIRouter(route_class=TolokaRoute, dependencies=[Depends(require_requester)],
                             tags=["toloka"])
