@@ -132,7 +132,8 @@ def test_plan_skips_processed_datums_and_removes_vanished_ones() -> None:
     assert [d.parts[0].path for d, _ in plan.to_process] == ["/d"]
     assert plan.removed == [old[1].id]  # "/b" was deleted
     reprocess = plan_datums(new, "new salt", committed)
-    assert len(reprocess.to_process) == 3 and not reprocess.skipped
+    assert len(reprocess.to_process) == 3
+    assert not reprocess.skipped
 
 
 def test_bad_globs_are_rejected_with_the_reason() -> None:

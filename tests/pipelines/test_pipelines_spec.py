@@ -57,12 +57,14 @@ def test_pachyderm_json_spec_from_text_and_file(tmp_path: Path) -> None:
     for source in (json.dumps(PACHYDERM_SPEC), path, str(path)):
         spec = parse_spec(source)
         assert spec.name == "toloka_create_pool_tasks"
-        assert isinstance(spec.input, CombinedInput) and spec.input.kind == "join"
+        assert isinstance(spec.input, CombinedInput)
+        assert spec.input.kind == "join"
         assert spec.transform.cmd[0] == "python3"
         assert spec.transform.secrets[0].env_var == "TOLOKA_API_ACCESS_KEY"
         assert spec.transform.env == {"MODE": "sandbox"}
         assert spec.transform.image == "toloka_pachyderm:latest"
-        assert spec.parallelism == 1 and spec.datum_tries == 2
+        assert spec.parallelism == 1
+        assert spec.datum_tries == 2
         assert spec.input_branches() == [("toloka_pool", "master"),
                                          ("toloka_create_pool", "master")]
 

@@ -168,7 +168,8 @@ class JobRunner:
         transform = {"python": spec.transform.python, "cmd": list(spec.transform.cmd),
                      "stdin": list(spec.transform.stdin),
                      "accept_return_code": list(spec.transform.accept_return_code)}
-        input_commits = [(repo, commit) for repo, _branch, commit in job.input_commits]
+        heads = {(repo, branch): commit for repo, branch, commit in job.input_commits}
+        input_commits = {p.input_name: heads[(p.repo, p.branch)] for p in spec.pfs_inputs()}
         tasks = [DatumTask(job.id, job.pipeline, row.datum_id, row.datum_hash, row.parts,
                            transform, env, spec.datum_tries, spec.datum_timeout, input_commits)
                  for row in pending]

@@ -61,7 +61,7 @@ class DatumContext:
     job_id: str
     datum_id: str
     pipeline: str
-    input_commits: tuple[tuple[str, str], ...]  # (repo, commit id)
+    input_commits: dict[str, str]  # input name -> commit id
     settings: dict[str, Any] = field(repr=False, default_factory=dict)
 
     def workspace(self) -> Any:
@@ -93,7 +93,7 @@ class DatumTask:
     env: dict[str, str]
     tries: int
     timeout: float | None
-    input_commits: list[tuple[str, str]]
+    input_commits: dict[str, str]
 
 
 @dataclass
@@ -145,7 +145,7 @@ def _run_one(workspace: Any, settings: dict[str, Any], task: DatumTask) -> Datum
                 output = root / "out"
                 output.mkdir()
                 context = DatumContext(task.job_id, task.datum_id, task.pipeline,
-                                       tuple(map(tuple, task.input_commits)), settings)
+                                       dict(task.input_commits), settings)
                 if task.transform.get("python"):
                     _call_python(task, context, inputs, output, log)
                 else:
