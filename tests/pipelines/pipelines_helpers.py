@@ -15,7 +15,7 @@ def put(ws: Workspace, repo: str, files: dict[str, str | None], message: str = "
                 writer.delete_file(path)
             else:
                 writer.put_file(path, text.encode())
-    return writer.commit_id
+    return writer.id
 
 
 def contents(ws: Workspace, repo: str) -> dict[str, str]:

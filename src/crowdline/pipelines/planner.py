@@ -78,12 +78,13 @@ class Planner:
             return None
         if latest is not None and not row.needs_job and latest.input_commits == heads:
             return None
+        latest_id = latest.id if latest is not None else None
         superseded = None
         if latest is not None and latest.state in ACTIVE_JOB_STATES:
             if latest.state == JobState.CREATED or self._has_runnable(latest.id):
                 return None  # finish the current job first
             superseded = latest.id  # only waiting datums left: the new job takes them over
-        return self._create_job(row, spec, heads, superseded)
+        return self._create_job(row, spec, heads, superseded, latest_id)
 
     def _has_runnable(self, job_id: str) -> bool:
         with self.engine.connect() as conn:
@@ -107,7 +108,7 @@ class Planner:
         return commits
 
     def _create_job(self, row: Any, spec: PipelineSpec, heads: list[list[str]],
-                    superseded: str | None) -> str:
+                    superseded: str | None, latest_id: str | None) -> str | None:
         datums = form_datums(spec.input, self._list_inputs(heads))
         with self.engine.connect() as conn:
             committed = dict(conn.execute(
@@ -132,6 +133,14 @@ class Planner:
                            wait_params=earlier.wait_params, log=earlier.log, tries=earlier.tries)
             rows.append(new)
         with self.engine.begin() as conn:
+            # Another runner may have planned this pipeline meanwhile: lock and re-check.
+            conn.execute(sa.select(t.pipelines.c.name).where(t.pipelines.c.name == row.name)
+                         .with_for_update())
+            now_latest = conn.execute(
+                sa.select(t.jobs.c.id).where(t.jobs.c.pipeline == row.name)
+                .order_by(t.jobs.c.created_at.desc(), t.jobs.c.id.desc()).limit(1)).scalar()
+            if now_latest != latest_id:
+                return None
             if superseded is not None:
                 check_job(JobState.RUNNING, JobState.KILLED)
                 conn.execute(t.jobs.update().where(t.jobs.c.id == superseded,

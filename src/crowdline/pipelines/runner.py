@@ -12,16 +12,19 @@ runner killed at any moment is resumed by the next ``run()``:
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
 import os
 import socket
+import tempfile
 import uuid
 from collections.abc import Iterator
+from pathlib import Path
 from typing import Any
 
 import sqlalchemy as sa
 
-from crowdline.errors import NotFound
+from crowdline.errors import FileNotFound, NotFound
 from crowdline.pipelines import tables as t
 from crowdline.pipelines.executors import Executor, batch_size_for
 from crowdline.pipelines.models import RunReport
@@ -114,6 +117,7 @@ class JobRunner:
         try:
             job = self._job(job_id)
             spec = parse_spec(self._spec_of(job))
+            self._drop_orphan_staging(job.pipeline)
             if job.state == JobState.CREATED:
                 self._set_job(job_id, JobState.CREATED, JobState.RUNNING, started_at=utcnow())
             self._reset_running(job_id)
@@ -124,6 +128,16 @@ class JobRunner:
         finally:
             self.release(job_id)
         return True
+
+    def _drop_orphan_staging(self, pipeline: str) -> None:
+        """Batch files no datum row points at were cut short by a crash: drop them."""
+        with self.engine.connect() as conn:
+            referenced = set(conn.execute(
+                sa.select(t.datums.c.staging).distinct()
+                .join(t.jobs, t.jobs.c.id == t.datums.c.job_id)
+                .where(t.jobs.c.pipeline == pipeline, t.datums.c.staging.is_not(None))
+            ).scalars())
+        self.staging.remove_unreferenced(pipeline, referenced)
 
     def _job(self, job_id: str) -> Any:
         with self.engine.connect() as conn:
@@ -296,16 +310,26 @@ class JobRunner:
         wanted: dict[str, set[str]] = {}
         for row in fresh:
             wanted.setdefault(row.staging, set()).add(row.datum_id)
-        with store.commit(job.pipeline, "master", message=f"job {job.id}", origin="auto",
-                          provenance=provenance, metadata=metadata) as writer:
-            for path in to_delete:
-                writer.delete_file(path)
+        # Outputs go through a local folder so the store writes them in batches.
+        with tempfile.TemporaryDirectory(prefix="crowdline-output-") as tmp:
+            folder = Path(tmp)
+            written = 0
             for name in sorted(n for n in wanted if n):
                 for datum_id, files in self.staging.read(job.pipeline, name).items():
                     if datum_id in wanted[name]:
                         for path, data in files:
-                            writer.put_file(path, data)
-        return str(writer.commit_id)
+                            target = folder / path.lstrip("/")
+                            target.parent.mkdir(parents=True, exist_ok=True)
+                            target.write_bytes(data)
+                            written += 1
+            with store.commit(job.pipeline, "master", message=f"job {job.id}", origin="auto",
+                              provenance=provenance, metadata=metadata) as writer:
+                for path in to_delete:
+                    with contextlib.suppress(FileNotFound):  # already gone is fine
+                        writer.delete_file(path)
+                if written:
+                    writer.put_local(folder, "/")
+        return str(writer.id)
 
     # -- waiting -------------------------------------------------------------------------------
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import threading
 import time
 import uuid
@@ -100,7 +101,7 @@ class Pipelines:
             name=row.name, version=row.version, description=row.description,
             inputs=[f"{p.repo}@{p.branch}:{p.glob}" for p in spec.pfs_inputs()],
             transform=spec.transform.python or " ".join(spec.transform.cmd),
-            created_at=row.created_at, updated_at=row.updated_at,
+            created_at=_aware(row.created_at), updated_at=_aware(row.updated_at),
             last_job=last.id if last else None, last_job_state=last.state if last else None,
             spec=dict(row.spec))
 
@@ -248,8 +249,8 @@ class Pipelines:
             id=job.id, pipeline=job.pipeline, pipeline_version=job.pipeline_version,
             state=job.state,
             input_commits=[{"repo": r, "branch": b, "commit": c} for r, b, c in job.input_commits],
-            output_commit=job.output_commit, error=job.error, created_at=job.created_at,
-            started_at=job.started_at, finished_at=job.finished_at, datums=counts,
+            output_commit=job.output_commit, error=job.error, created_at=_aware(job.created_at),
+            started_at=_aware(job.started_at), finished_at=_aware(job.finished_at), datums=counts,
             waiting_on={str(k): v for k, v in waits.items()})
 
     def list_datums(self, job_id: str) -> list[DatumInfo]:
@@ -290,3 +291,10 @@ class Pipelines:
 
     def delete_secret(self, name: str) -> None:
         self.secrets.delete(name)
+
+
+def _aware(value: dt.datetime | None) -> dt.datetime | None:
+    """SQLite hands back naive datetimes; every time we store is UTC."""
+    if value is not None and value.tzinfo is None:
+        return value.replace(tzinfo=dt.UTC)
+    return value
