@@ -11,12 +11,23 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+import datetime as dt
+from collections.abc import Callable, Iterable, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import sqlalchemy as sa
 
+from crowdline.crowd import (
+    importing,
+    issuing,
+    pools,
+    projects,
+    quality,
+    results,
+    workers,
+)
+from crowdline.crowd import tasks as tasks_module
 from crowdline.crowd.models import (
     AnnotatorAssignment,
     Assignment,
@@ -31,7 +42,10 @@ from crowdline.crowd.models import (
     TaskImportReport,
     Worker,
     WorkerSkill,
+    now,
 )
+from crowdline.crowd.transactions import key, read, write
+from crowdline.errors import WorkerNotFound
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -57,164 +71,213 @@ __all__ = [
 class Crowd:
     """Facade over the crowd tables: every public operation of the labeling service."""
 
-    def __init__(self, engine: sa.Engine, store: Any = None) -> None:
+    def __init__(self, engine: sa.Engine, store: Any = None, *,
+                 clock: Callable[[], dt.datetime] | None = None) -> None:
+        """``clock`` (UTC now) is for simulations and tests that need time to pass faster."""
         self.engine = engine
         self.store = store
+        self.clock = clock or now
 
     # -- requesters ------------------------------------------------------------------------
     def create_requester_token(self, name: str = "default") -> str:
-        raise NotImplementedError
+        return write(self.engine, lambda c: workers.create_requester_token(c, name))
 
     def authenticate_requester(self, token: str) -> Requester:
-        raise NotImplementedError
+        return read(self.engine, lambda c: workers.authenticate_requester(c, token))
 
     # -- projects --------------------------------------------------------------------------
     def create_project(self, config: dict[str, Any]) -> Project:
-        raise NotImplementedError
+        return write(self.engine, lambda c: projects.create_project(c, config))
 
     def get_project(self, project_id: str) -> Project:
-        raise NotImplementedError
+        return read(self.engine, lambda c: projects.get_project(c, project_id))
 
     def list_projects(self, status: str | None = None) -> list[Project]:
-        raise NotImplementedError
+        return read(self.engine, lambda c: projects.list_projects(c, status))
 
     def update_project(self, project_id: str, config: dict[str, Any]) -> Project:
-        raise NotImplementedError
+        return write(self.engine, lambda c: projects.update_project(
+            c, project_id, config))
 
     # -- pools -----------------------------------------------------------------------------
-    def create_pool(self, config: dict[str, Any]) -> Pool:
-        raise NotImplementedError
+    def create_pool(self, config: dict[str, Any], *, ignore: Iterable[str] = ()) -> Pool:
+        """A CLOSED pool from Toloka's pool JSON; ``ignore`` names fields to drop (e.g.
+        ``["filter"]``) instead of failing on them as Unsupported."""
+        return write(self.engine, lambda c: pools.create_pool(c, config, ignore))
 
     def get_pool(self, pool_id: str) -> Pool:
-        raise NotImplementedError
+        return read(self.engine, lambda c: pools.get_pool(c, pool_id))
 
     def list_pools(self, project_id: str | None = None, status: str | None = None) -> list[Pool]:
-        raise NotImplementedError
+        return read(self.engine, lambda c: pools.list_pools(c, project_id, status))
 
-    def update_pool(self, pool_id: str, config: dict[str, Any]) -> Pool:
-        raise NotImplementedError
+    def update_pool(self, pool_id: str, config: dict[str, Any], *,
+                    ignore: Iterable[str] = ()) -> Pool:
+        return write(self.engine, lambda c: pools.update_pool(
+            c, pool_id, config, ignore))
 
     def open_pool(self, pool_id: str) -> Pool:
-        raise NotImplementedError
+        return write(self.engine, lambda c: pools.change_status(c, pool_id, "OPEN"))
 
     def close_pool(self, pool_id: str) -> Pool:
-        raise NotImplementedError
+        return write(self.engine, lambda c: pools.change_status(c, pool_id, "CLOSED"))
 
     def archive_pool(self, pool_id: str) -> Pool:
-        raise NotImplementedError
+        return write(self.engine, lambda c: pools.change_status(c, pool_id, "ARCHIVED"))
 
     def clone_pool(self, pool_id: str) -> Pool:
-        raise NotImplementedError
+        return write(self.engine, lambda c: pools.clone_pool(c, pool_id))
 
     def pool_stats(self, pool_id: str) -> dict[str, Any]:
-        raise NotImplementedError
+        return read(self.engine, lambda c: results.pool_stats(c, pool_id))
 
     def is_pool_complete(self, pool_id: str) -> bool:
-        raise NotImplementedError
+        return read(self.engine, lambda c: results.is_pool_complete(
+            c, pool_id))
 
     # -- tasks -----------------------------------------------------------------------------
     def create_tasks(self, tasks: list[dict[str, Any]], *, allow_defaults: bool = True,
-                     skip_invalid_items: bool = False,
-                     open_pool: bool = False) -> TaskImportReport:
-        raise NotImplementedError
+                     skip_invalid_items: bool = False, open_pool: bool = False,
+                     report_items: bool = True) -> TaskImportReport:
+        """Tasks in Toloka's dict shape (``pool_id``, ``input_values``, ``known_solutions``...);
+        ``report_items=False`` skips building the created Task objects (huge uploads)."""
+        return write(self.engine, lambda c: tasks_module.create_tasks(
+            c, tasks, allow_defaults=allow_defaults, skip_invalid_items=skip_invalid_items,
+            open_pool=open_pool, report_items=report_items))
 
     def import_task_file(self, pool_id: str, data: bytes | str | Path, *,
                          format: str | None = None) -> TaskImportReport:
-        raise NotImplementedError
+        def work(conn: sa.Connection) -> TaskImportReport:
+            pool = pools.get_pool(conn, pool_id)
+            project = projects.get_project(conn, pool.project_id)
+            items = importing.parse_task_file(data, pool.id, project, format=format)
+            return tasks_module.create_tasks(conn, items, skip_invalid_items=True)
+
+        return write(self.engine, work)
 
     def get_task(self, task_id: str) -> Task:
-        raise NotImplementedError
+        return read(self.engine, lambda c: tasks_module.get_task(c, task_id))
 
     def list_tasks(self, pool_id: str, *, limit: int | None = None,
                    after_id: str | None = None) -> list[Task]:
-        raise NotImplementedError
+        return read(self.engine, lambda c: tasks_module.list_tasks(
+            c, pool_id, limit=limit, after_id=after_id))
 
     def set_task_overlap(self, task_id: str, overlap: int | None = None,
                          infinite_overlap: bool | None = None) -> Task:
-        raise NotImplementedError
+        return write(self.engine, lambda c: tasks_module.set_task_overlap(
+            c, task_id, overlap, infinite_overlap))
 
     # -- workers ---------------------------------------------------------------------------
     def invite_worker(self, name: str) -> tuple[Worker, str]:
-        raise NotImplementedError
+        return write(self.engine, lambda c: workers.invite_worker(c, name))
 
     def authenticate_worker(self, token: str) -> Worker:
-        raise NotImplementedError
+        return read(self.engine, lambda c: workers.authenticate_worker(c, token))
 
     def get_worker(self, worker_id: str) -> Worker:
-        raise NotImplementedError
+        return read(self.engine, lambda c: workers.get_worker(c, worker_id))
 
     def list_workers(self) -> list[Worker]:
-        raise NotImplementedError
+        return read(self.engine, workers.list_workers)
 
     # -- issuing and answering -------------------------------------------------------------
     def request_assignment(self, worker_id: str,
                            pool_id: str | None = None) -> AnnotatorAssignment | None:
-        raise NotImplementedError
+        worker_key = key(worker_id, WorkerNotFound, "worker")
+        return write(self.engine, lambda c: issuing.request_assignment(
+            c, worker_key, pool_id, self.clock()))
 
     def submit_assignment(self, worker_id: str, assignment_id: str,
                           solutions: list[dict[str, Any]], *,
                           idempotency_key: str | None = None) -> SubmitResult:
-        raise NotImplementedError
+        worker_key = key(worker_id, WorkerNotFound, "worker")
+        return write(self.engine, lambda c: issuing.submit(
+            c, worker_key, assignment_id, solutions, idempotency_key, self.clock()))
 
     def skip_assignment(self, worker_id: str, assignment_id: str) -> Assignment:
-        raise NotImplementedError
+        worker_key = key(worker_id, WorkerNotFound, "worker")
+        write(self.engine, lambda c: issuing.skip(c, worker_key, assignment_id, self.clock()))
+        return self.get_assignment(assignment_id)
 
-    def expire_overdue(self, now: Any = None) -> int:
-        raise NotImplementedError
+    def expire_overdue(self, now: dt.datetime | None = None) -> int:
+        return write(self.engine, lambda c: issuing.expire_overdue(
+            c, now or self.clock()))
 
     def get_assignment(self, assignment_id: str) -> Assignment:
-        raise NotImplementedError
+        return read(self.engine, lambda c: issuing.get_assignment(c, assignment_id))
 
     def list_assignments(self, *, pool_id: str | None = None, status: str | None = None,
                          worker_id: str | None = None, task_id: str | None = None,
                          limit: int | None = None,
                          after_id: str | None = None) -> list[Assignment]:
-        raise NotImplementedError
+        return read(self.engine, lambda c: issuing.list_assignments(
+            c, pool_id=pool_id, status=status, worker_id=worker_id, task_id=task_id,
+            limit=limit, after_id=after_id))
 
     def accept_assignment(self, assignment_id: str, public_comment: str = "") -> Assignment:
-        raise NotImplementedError
+        write(self.engine, lambda c: issuing.review(
+            c, assignment_id, True, public_comment, self.clock()))
+        return self.get_assignment(assignment_id)
 
     def reject_assignment(self, assignment_id: str, public_comment: str) -> Assignment:
-        raise NotImplementedError
+        write(self.engine, lambda c: issuing.review(
+            c, assignment_id, False, public_comment, self.clock()))
+        return self.get_assignment(assignment_id)
 
     # -- restrictions and skills -----------------------------------------------------------
     def set_restriction(self, worker_id: str, scope: str, *, pool_id: str | None = None,
                         project_id: str | None = None, duration_seconds: int | None = None,
                         private_comment: str = "") -> Restriction:
-        raise NotImplementedError
+        def work(conn: sa.Connection) -> Restriction:
+            restriction = workers.set_restriction(
+                conn, worker_id, scope, pool_id=pool_id, project_id=project_id,
+                duration_seconds=duration_seconds, private_comment=private_comment)
+            issuing.after_restriction(conn, restriction, self.clock())
+            return restriction
+
+        return write(self.engine, work)
 
     def list_restrictions(self, *, worker_id: str | None = None, pool_id: str | None = None,
                           project_id: str | None = None) -> list[Restriction]:
-        raise NotImplementedError
+        return read(self.engine, lambda c: workers.list_restrictions(
+            c, worker_id=worker_id, pool_id=pool_id, project_id=project_id))
 
     def delete_restriction(self, restriction_id: str) -> None:
-        raise NotImplementedError
+        write(self.engine, lambda c: workers.delete_restriction(c, restriction_id))
 
     def create_skill(self, name: str, private_comment: str = "") -> Skill:
-        raise NotImplementedError
+        return write(self.engine, lambda c: workers.create_skill(
+            c, name, private_comment))
 
     def list_skills(self) -> list[Skill]:
-        raise NotImplementedError
+        return read(self.engine, workers.list_skills)
 
     def get_skill(self, skill_id: str) -> Skill:
-        raise NotImplementedError
+        return read(self.engine, lambda c: workers.get_skill(c, skill_id))
 
     def set_worker_skill(self, worker_id: str, skill_id: str, value: float) -> WorkerSkill:
-        raise NotImplementedError
+        return write(self.engine, lambda c: workers.set_worker_skill(
+            c, worker_id, skill_id, value))
 
     def get_worker_skills(self, worker_id: str | None = None,
                           skill_id: str | None = None) -> list[WorkerSkill]:
-        raise NotImplementedError
+        return read(self.engine, lambda c: workers.get_worker_skills(
+            c, worker_id, skill_id))
 
     # -- quality control and results -------------------------------------------------------
     def list_qc_actions(self, *, pool_id: str | None = None,
                         worker_id: str | None = None) -> list[QcAction]:
-        raise NotImplementedError
+        return read(self.engine, lambda c: quality.list_actions(
+            c, pool_id=pool_id, worker_id=worker_id))
 
     def answers_frame(self, pool_id: str, *, include_golden: bool = False,
                       include_banned: bool = True,
                       statuses: Sequence[str] = ("SUBMITTED", "ACCEPTED")) -> pd.DataFrame:
-        raise NotImplementedError
+        return read(self.engine, lambda c: results.answers_frame(
+            c, pool_id, include_golden=include_golden, include_banned=include_banned,
+            statuses=statuses))
 
     def export_pool(self, pool_id: str, repo: str, branch: str = "master") -> Any:
-        raise NotImplementedError
+        return read(self.engine, lambda c: results.export_pool(
+            c, self.store, pool_id, repo, branch))

@@ -1,0 +1,146 @@
+"""Task files in Toloka's conventions, so existing material works unchanged.
+
+CSV / TSV with one column per field: ``INPUT:<field>`` (input values), ``GOLDEN:<field>`` (known
+solution: the row is a control task, or a training task in a training pool), ``HINT:<field>``
+(the hint shown when a training answer is wrong), ``TASK:overlap``. JSON (a list) or JSONL of
+Toloka task dicts. An unknown column raises Unsupported naming it; rows that fail validation
+come back in the report's ``validation_errors`` by row number (0 = first data row).
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+from pathlib import Path
+from typing import Any
+
+from crowdline.crowd.models import Project
+from crowdline.errors import InvalidInput, Unsupported
+
+FORMATS = ("csv", "tsv", "json", "jsonl")
+
+
+def read_source(data: bytes | str | Path) -> tuple[str, str | None]:
+    """(text, suffix) of a path, bytes or text."""
+    if isinstance(data, Path) or (isinstance(data, str) and "\n" not in data
+                                  and len(data) < 4096 and Path(data).is_file()):
+        path = Path(data)
+        if not path.is_file():
+            raise InvalidInput(f"task file {path} does not exist")
+        return path.read_text(encoding="utf-8-sig"), path.suffix.lstrip(".").lower() or None
+    if isinstance(data, bytes):
+        return data.decode("utf-8-sig"), None
+    return data, None
+
+
+def detect_format(text: str, suffix: str | None, format: str | None) -> str:
+    chosen = (format or suffix or "").lower()
+    if chosen in FORMATS:
+        return chosen
+    if chosen and format:
+        raise InvalidInput(f"task file format {format!r} is not one of {', '.join(FORMATS)}")
+    stripped = text.lstrip()
+    if stripped.startswith("["):
+        return "json"
+    if stripped.startswith("{"):
+        return "jsonl"
+    first_line = stripped.split("\n", 1)[0]
+    return "tsv" if "\t" in first_line else "csv"
+
+
+def _typed(value: str, spec: dict[str, Any]) -> Any:
+    kind = spec.get("type", "string")
+    try:
+        if kind == "integer":
+            return int(value)
+        if kind == "float":
+            return float(value)
+        if kind == "boolean":
+            lowered = value.strip().lower()
+            if lowered in ("true", "1", "yes"):
+                return True
+            if lowered in ("false", "0", "no"):
+                return False
+            return value
+        if kind in ("json", "array_string"):
+            return json.loads(value) if value.strip().startswith(("[", "{")) else (
+                [v.strip() for v in value.split(",") if v.strip()] if kind == "array_string"
+                else value)
+    except ValueError:
+        return value  # left as text: validation reports it with the row number
+    return value
+
+
+def rows_to_tasks(rows: list[dict[str, str]], header: list[str], pool_id: str,
+                  project: Project) -> list[dict[str, Any]]:
+    input_spec = project.task_spec["input_spec"]
+    output_spec = project.task_spec["output_spec"]
+    for column in header:
+        prefix, _, name = column.partition(":")
+        if prefix == "TASK" and name == "overlap":
+            continue
+        if prefix not in ("INPUT", "GOLDEN", "HINT") or not name:
+            raise Unsupported(f"task file column {column!r} is not supported",
+                              hint="use INPUT:<field>, GOLDEN:<field>, HINT:<field> or "
+                                   "TASK:overlap columns")
+        spec = input_spec if prefix == "INPUT" else output_spec
+        if name not in spec:
+            raise InvalidInput(f"task file column {column!r} names a field the project does "
+                               f"not have", hint=f"fields: {', '.join(spec)}")
+    tasks = []
+    for row in rows:
+        task: dict[str, Any] = {"pool_id": pool_id, "input_values": {}}
+        golden: dict[str, Any] = {}
+        hints = []
+        for column, value in row.items():
+            if column is None:  # more cells than header columns
+                task["input_values"]["(extra cells)"] = value
+                continue
+            prefix, _, name = column.partition(":")
+            value = value if value is not None else ""
+            if prefix == "INPUT":
+                task["input_values"][name] = _typed(value, input_spec[name])
+            elif prefix == "GOLDEN" and value != "":
+                golden[name] = _typed(value, output_spec[name])
+            elif prefix == "HINT" and value != "":
+                hints.append(value)
+            elif prefix == "TASK" and value != "":
+                task["overlap"] = int(value) if value.strip().isdigit() else value
+        if golden:
+            task["known_solutions"] = [{"output_values": golden, "correctness_weight": 1}]
+        if hints:
+            task["message_on_unknown_solution"] = "\n".join(hints)
+        tasks.append(task)
+    return tasks
+
+
+def parse_task_file(data: bytes | str | Path, pool_id: str, project: Project, *,
+                    format: str | None = None) -> list[dict[str, Any]]:
+    """Toloka task dicts (with ``pool_id`` set) from a task file."""
+    text, suffix = read_source(data)
+    kind = detect_format(text, suffix, format)
+    if kind in ("csv", "tsv"):
+        reader = csv.DictReader(io.StringIO(text), delimiter="\t" if kind == "tsv" else ",")
+        header = [h for h in (reader.fieldnames or [])]
+        if not header:
+            raise InvalidInput("the task file is empty", hint="the first row names the columns")
+        return rows_to_tasks(list(reader), header, pool_id, project)
+    try:
+        if kind == "json":
+            items = json.loads(text)
+            if not isinstance(items, list):
+                raise InvalidInput("a JSON task file must hold a list of tasks")
+        else:
+            items = [json.loads(line) for line in text.splitlines() if line.strip()]
+    except json.JSONDecodeError as exc:
+        raise InvalidInput(f"the task file is not valid {kind.upper()}: {exc}") from exc
+    tasks = []
+    for item in items:
+        if isinstance(item, dict):
+            if str(item.get("pool_id", pool_id)) != str(pool_id):
+                raise InvalidInput(f"a task in the file names pool {item['pool_id']}, not "
+                                   f"{pool_id}", hint="drop pool_id from the file's tasks")
+            item = {**item, "pool_id": pool_id}
+        tasks.append(item)
+    return tasks

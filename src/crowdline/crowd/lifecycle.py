@@ -1,0 +1,89 @@
+"""The pool and assignment state machines: every status change goes through here.
+
+Pool:        OPEN <-> CLOSED -> ARCHIVED
+Assignment:  ACTIVE -> SUBMITTED -> ACCEPTED | REJECTED
+             ACTIVE -> ACCEPTED            (a submit in an auto-accept pool)
+             ACTIVE -> SKIPPED | EXPIRED   (the suite's real tasks go back to the queue)
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Any
+
+import sqlalchemy as sa
+
+from crowdline.crowd import tables as t
+from crowdline.errors import AssignmentNotActive, Conflict
+
+POOL_TRANSITIONS: dict[str, frozenset[str]] = {
+    "CLOSED": frozenset({"OPEN", "ARCHIVED"}),
+    "OPEN": frozenset({"CLOSED"}),
+    "ARCHIVED": frozenset(),
+}
+
+ASSIGNMENT_TRANSITIONS: dict[str, frozenset[str]] = {
+    "ACTIVE": frozenset({"SUBMITTED", "ACCEPTED", "SKIPPED", "EXPIRED"}),
+    "SUBMITTED": frozenset({"ACCEPTED", "REJECTED"}),
+    "ACCEPTED": frozenset(),
+    "REJECTED": frozenset(),
+    "SKIPPED": frozenset(),
+    "EXPIRED": frozenset(),
+}
+# The statuses whose tasks still hold an overlap slot.
+HOLDING = ("ACTIVE", "SUBMITTED", "ACCEPTED", "REJECTED")
+# The timestamp column each status sets.
+_STAMP = {"SUBMITTED": "submitted", "ACCEPTED": "accepted", "REJECTED": "rejected",
+          "SKIPPED": "skipped", "EXPIRED": "expired"}
+
+
+def set_pool_status(conn: sa.Connection, pool_key: int, new_status: str,
+                    when: dt.datetime) -> bool:
+    """Move a pool to ``new_status``; False when it already is there, Conflict if not allowed."""
+    row = conn.execute(sa.select(t.pools.c.status).where(t.pools.c.id == pool_key)
+                       .with_for_update()).one()
+    if row.status == new_status:
+        return False
+    if new_status not in POOL_TRANSITIONS[row.status]:
+        hint = ("archived pools are read-only; clone it to run again" if row.status == "ARCHIVED"
+                else "close the pool first")
+        raise Conflict(f"pool {pool_key} is {row.status}; it cannot become {new_status}",
+                       hint=hint)
+    values: dict[str, Any] = {"status": new_status}
+    if new_status == "OPEN":
+        values["last_started"] = when
+    elif row.status == "OPEN":
+        values["last_stopped"] = when
+    conn.execute(t.pools.update().where(t.pools.c.id == pool_key).values(**values))
+    return True
+
+
+def release_tasks(conn: sa.Connection, assignment_key: int) -> None:
+    """Give the real tasks of a skipped or expired suite their overlap slots back."""
+    task_ids = [r.task_id for r in conn.execute(sa.select(t.answers.c.task_id).where(
+        t.answers.c.assignment_id == assignment_key, t.answers.c.kind == "REAL"))]
+    if not task_ids:
+        return
+    c = t.tasks.c
+    conn.execute(t.tasks.update().where(c.id.in_(sorted(task_ids)), c.issued > 0).values(
+        issued=c.issued - 1,
+        available=sa.or_(c.overlap.is_(None), c.issued - 1 < c.overlap)))
+
+
+def set_assignment_status(conn: sa.Connection, row: Any, new_status: str, when: dt.datetime,
+                          **values: Any) -> None:
+    """Move the (locked) assignment ``row`` to ``new_status`` with its timestamp."""
+    if new_status not in ASSIGNMENT_TRANSITIONS[row.status]:
+        raise AssignmentNotActive(
+            f"assignment {row.id} is {row.status}; it cannot become {new_status}",
+            hint="only ACTIVE suites are submitted or skipped, only SUBMITTED ones reviewed")
+    values = {"status": new_status, _STAMP[new_status]: when, **values}
+    if new_status == "ACCEPTED" and row.status == "ACTIVE":
+        values["submitted"] = values.get("submitted", when)
+    result = conn.execute(t.assignments.update().where(
+        t.assignments.c.id == row.id, t.assignments.c.status == row.status).values(**values))
+    if result.rowcount != 1:  # someone else moved it first
+        raise AssignmentNotActive(f"assignment {row.id} changed while this ran",
+                                  hint="fetch it again and retry")
+    if new_status in ("SKIPPED", "EXPIRED"):
+        release_tasks(conn, row.id)
