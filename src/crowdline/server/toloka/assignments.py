@@ -20,6 +20,7 @@ from crowdline.server.toloka.routing import (
     toloka_json,
 )
 from crowdline.server.toloka.schemas import AssignmentPatch
+from crowdline.server.toloka.tasks import LARGE_PAGE
 
 router = APIRouter(route_class=TolokaRoute)
 # Mounted at /api/new: toloka-kit downloads the TSV from /api/new/requester/pools/{id}/...
@@ -50,7 +51,8 @@ def find_assignments(request: Request) -> dict[str, Any]:
     items = [toloka_json(a) for a in found if statuses is None or a.status in statuses]
     return search(items, query, equal=("task_suite_id", "pool_id", "user_id"),
                   consumed=("status", "task_id"),
-                  compare={"id": str, **{name: dt.datetime for name in _DATES}})
+                  compare={"id": str, **{name: dt.datetime for name in _DATES}},
+                  default_limit=LARGE_PAGE)
 
 
 @router.get("/assignments/{assignment_id}")

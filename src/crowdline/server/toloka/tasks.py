@@ -29,6 +29,8 @@ _CREATE_PARAMS = frozenset({"async_mode", "allow_defaults", "open_pool", "skip_i
                             "operation_id"})
 
 FieldErrors = dict[str, dict[str, Any]]
+# Listing re-reads the pool for every page, so big default pages keep paging cheap.
+LARGE_PAGE = 1000
 
 
 def _toloka_field_errors(errors: dict[str, Any]) -> FieldErrors:
@@ -161,7 +163,8 @@ def find_tasks(request: Request) -> dict[str, Any]:
     pool_ids = [pool_id] if pool_id else [p.id for p in crowd.list_pools()]
     items = [toloka_json(task) for pid in pool_ids for task in crowd.list_tasks(pid)]
     return search(items, request.query_params, equal=("pool_id", "overlap"),
-                  compare={"id": str, "created": dt.datetime, "overlap": int})
+                  compare={"id": str, "created": dt.datetime, "overlap": int},
+                  default_limit=LARGE_PAGE)
 
 
 @router.get("/tasks/{task_id}")
