@@ -64,7 +64,7 @@ class Planner:
 
     def maybe_create_job(self, name: str) -> str | None:
         """Create a job if an input branch moved (or the pipeline was updated); else None."""
-        with self.engine.connect() as conn:
+        with t.reading(self.engine) as conn:
             row = conn.execute(sa.select(t.pipelines).where(t.pipelines.c.name == name)).first()
             if row is None:
                 return None
@@ -87,7 +87,7 @@ class Planner:
         return self._create_job(row, spec, heads, superseded, latest_id)
 
     def _has_runnable(self, job_id: str) -> bool:
-        with self.engine.connect() as conn:
+        with t.reading(self.engine) as conn:
             found = conn.execute(
                 sa.select(t.datums.c.datum_id).where(
                     t.datums.c.job_id == job_id,
@@ -110,7 +110,7 @@ class Planner:
     def _create_job(self, row: Any, spec: PipelineSpec, heads: list[list[str]],
                     superseded: str | None, latest_id: str | None) -> str | None:
         datums = form_datums(spec.input, self._list_inputs(heads))
-        with self.engine.connect() as conn:
+        with t.reading(self.engine) as conn:
             committed = dict(conn.execute(
                 sa.select(t.outputs.c.datum_id, t.outputs.c.datum_hash)
                 .where(t.outputs.c.pipeline == row.name)).all())

@@ -93,7 +93,7 @@ class JobRunner:
 
     def runnable_jobs(self) -> list[str]:
         """Active jobs with work to do now (pending datums, or all datums settled)."""
-        with self.engine.connect() as conn:
+        with t.reading(self.engine) as conn:
             active = conn.execute(
                 sa.select(t.jobs.c.id, t.jobs.c.state).where(
                     t.jobs.c.state.in_([JobState.CREATED.value, JobState.RUNNING.value]))
@@ -131,7 +131,7 @@ class JobRunner:
 
     def _drop_orphan_staging(self, pipeline: str) -> None:
         """Batch files no datum row points at were cut short by a crash: drop them."""
-        with self.engine.connect() as conn:
+        with t.reading(self.engine) as conn:
             referenced = set(conn.execute(
                 sa.select(t.datums.c.staging).distinct()
                 .join(t.jobs, t.jobs.c.id == t.datums.c.job_id)
@@ -140,14 +140,14 @@ class JobRunner:
         self.staging.remove_unreferenced(pipeline, referenced)
 
     def _job(self, job_id: str) -> Any:
-        with self.engine.connect() as conn:
+        with t.reading(self.engine) as conn:
             job = conn.execute(sa.select(t.jobs).where(t.jobs.c.id == job_id)).first()
         if job is None:
             raise NotFound(f"job {job_id} vanished while running", hint="run again")
         return job
 
     def _spec_of(self, job: Any) -> dict[str, Any]:
-        with self.engine.connect() as conn:
+        with t.reading(self.engine) as conn:
             spec = conn.execute(sa.select(t.pipelines.c.spec)
                                 .where(t.pipelines.c.name == job.pipeline)).scalar_one_or_none()
         if spec is None:
@@ -169,7 +169,7 @@ class JobRunner:
                          .values(state=DatumState.PENDING.value))
 
     def _pending(self, job_id: str) -> list[Any]:
-        with self.engine.connect() as conn:
+        with t.reading(self.engine) as conn:
             return list(conn.execute(
                 sa.select(t.datums.c.datum_id, t.datums.c.datum_hash, t.datums.c.parts)
                 .where(t.datums.c.job_id == job_id, t.datums.c.state == DatumState.PENDING.value)
@@ -237,7 +237,7 @@ class JobRunner:
     # -- finishing ----------------------------------------------------------------------------
 
     def _finish_if_settled(self, job_id: str, spec: PipelineSpec, report: RunReport) -> None:
-        with self.engine.connect() as conn:
+        with t.reading(self.engine) as conn:
             counts = dict(conn.execute(
                 sa.select(t.datums.c.state, sa.func.count()).where(t.datums.c.job_id == job_id)
                 .group_by(t.datums.c.state)).all())
@@ -262,7 +262,7 @@ class JobRunner:
 
     def _commit_output(self, job: Any, spec: PipelineSpec) -> None:
         store = self.workspace.store
-        with self.engine.connect() as conn:
+        with t.reading(self.engine) as conn:
             committed = {r.datum_id: r for r in conn.execute(
                 sa.select(t.outputs).where(t.outputs.c.pipeline == job.pipeline))}
             rows = conn.execute(sa.select(
@@ -272,7 +272,7 @@ class JobRunner:
         fresh = [r for r in rows if r.state == DatumState.SUCCESS]
         dropped = (set(committed) - present) | {r.datum_id for r in fresh
                                                 if r.datum_id in committed}
-        kept_paths = {p for r in rows if r.state == DatumState.SKIPPED
+        kept_paths = {p for r in rows if r.state == DatumState.SKIPPED and r.datum_id in committed
                       for p in committed[r.datum_id].paths}
         kept_paths |= {p for r in fresh for p in (r.outputs or [])}
         to_delete = sorted({p for d in dropped for p in committed[d].paths} - kept_paths)
@@ -335,7 +335,7 @@ class JobRunner:
 
     def wake_waiting(self, report: RunReport) -> int:
         """Check each distinct wake condition once; woken datums go back to pending."""
-        with self.engine.connect() as conn:
+        with t.reading(self.engine) as conn:
             rows = conn.execute(
                 sa.select(t.datums.c.job_id, t.datums.c.datum_id, t.datums.c.wait_condition,
                           t.datums.c.wait_params)

@@ -35,7 +35,7 @@ class SecretStore:
 
     def list(self) -> list[dict[str, Any]]:
         """Names and keys only; values are never listed."""
-        with self.engine.connect() as conn:
+        with t.reading(self.engine) as conn:
             rows = conn.execute(sa.select(t.secrets).order_by(t.secrets.c.name)).all()
         return [{"name": r.name, "keys": sorted(r.data), "created_at": r.created_at} for r in rows]
 
@@ -50,7 +50,7 @@ class SecretStore:
         refs = list(refs)
         if not refs:
             return {}
-        with self.engine.connect() as conn:
+        with t.reading(self.engine) as conn:
             stored = dict(conn.execute(sa.select(t.secrets.c.name, t.secrets.c.data).where(
                 t.secrets.c.name.in_({r.name for r in refs}))).all())
         env = {}

@@ -85,7 +85,7 @@ class Pipelines:
         return self.inspect_pipeline(parsed.name)
 
     def list_pipelines(self) -> list[PipelineInfo]:
-        with self.engine.connect() as conn:
+        with t.reading(self.engine) as conn:
             names = conn.execute(sa.select(t.pipelines.c.name)
                                  .order_by(t.pipelines.c.created_at)).scalars().all()
         return [self.inspect_pipeline(name) for name in names]
@@ -93,7 +93,7 @@ class Pipelines:
     def inspect_pipeline(self, name: str) -> PipelineInfo:
         row = self._require(name)
         spec = parse_spec(row.spec)
-        with self.engine.connect() as conn:
+        with t.reading(self.engine) as conn:
             last = conn.execute(sa.select(t.jobs.c.id, t.jobs.c.state)
                                 .where(t.jobs.c.pipeline == name)
                                 .order_by(t.jobs.c.created_at.desc()).limit(1)).first()
@@ -122,7 +122,7 @@ class Pipelines:
         self.staging.drop_pipeline(name)
 
     def _row(self, name: str) -> Any:
-        with self.engine.connect() as conn:
+        with t.reading(self.engine) as conn:
             return conn.execute(sa.select(t.pipelines).where(t.pipelines.c.name == name)).first()
 
     def _require(self, name: str) -> Any:
@@ -148,7 +148,7 @@ class Pipelines:
                            hint="pipelines must form a DAG")
 
     def _upstream_pipelines(self, name: str, repos: list[str]) -> set[str]:
-        with self.engine.connect() as conn:
+        with t.reading(self.engine) as conn:
             specs = {r.name: r.spec for r in conn.execute(sa.select(t.pipelines)) if r.name != name}
         seen: set[str] = set()
         frontier = list(repos)
@@ -228,12 +228,12 @@ class Pipelines:
         if pipeline is not None:
             self._require(pipeline)
             query = query.where(t.jobs.c.pipeline == pipeline)
-        with self.engine.connect() as conn:
+        with t.reading(self.engine) as conn:
             ids = conn.execute(query).scalars().all()
         return [self.inspect_job(job_id) for job_id in ids]
 
     def inspect_job(self, job_id: str) -> JobInfo:
-        with self.engine.connect() as conn:
+        with t.reading(self.engine) as conn:
             job = conn.execute(sa.select(t.jobs).where(t.jobs.c.id == job_id)).first()
             if job is None:
                 raise JobNotFound(f"no job {job_id!r}", hint="see `crowdline job list`")
@@ -255,7 +255,7 @@ class Pipelines:
 
     def list_datums(self, job_id: str) -> list[DatumInfo]:
         self.inspect_job(job_id)
-        with self.engine.connect() as conn:
+        with t.reading(self.engine) as conn:
             rows = conn.execute(sa.select(t.datums).where(t.datums.c.job_id == job_id)
                                 .order_by(t.datums.c.datum_id)).all()
         return [DatumInfo(
@@ -272,7 +272,7 @@ class Pipelines:
                                                   t.datums.c.log.is_not(None))
         if datum_id is not None:
             query = query.where(t.datums.c.datum_id == datum_id)
-        with self.engine.connect() as conn:
+        with t.reading(self.engine) as conn:
             rows = conn.execute(query.order_by(t.datums.c.datum_id)).all()
         if datum_id is not None and not rows:
             from crowdline.errors import DatumNotFound

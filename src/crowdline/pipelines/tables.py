@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import contextlib
+from collections.abc import Iterator
+
 import sqlalchemy as sa
 
 metadata = sa.MetaData()
@@ -77,3 +80,12 @@ secrets = sa.Table(
     sa.Column("data", sa.JSON, nullable=False),
     sa.Column("created_at", TS, nullable=False),
 )
+
+
+@contextlib.contextmanager
+def reading(engine: sa.Engine) -> Iterator[sa.Connection]:
+    """A read transaction; on SQLite a DEFERRED one, so readers never take the write lock."""
+    with engine.connect() as conn:
+        conn = conn.execution_options(sqlite_begin="DEFERRED")
+        with conn.begin():
+            yield conn
