@@ -3,15 +3,13 @@
 from __future__ import annotations
 
 import copy
-import random
 from typing import Any
 
 import pytest
+from toloka_crowd_sim import LABELS, label_everything_in
 
 from crowdline.crowd.toloka_backend import TolokaBackend, pool_complete
 from crowdline.errors import BackendUnavailable, ConfigError, InvalidInput
-
-LABELS = ["clickbait", "notclickbait"]
 
 PROJECT = {
     "public_name": "Clickbait (via Toloka)",
@@ -52,28 +50,6 @@ REAL = {f"Headline {i}: {'you will not believe it' if i % 3 == 0 else 'rates unc
 GOLDEN = {f"Control {i}: minister resigns": "notclickbait" for i in range(6)}
 
 
-def label_everything(crowd: Any, pool_id: str) -> dict[str, str]:
-    """Three careful annotators and a spammer work until the pool has nothing left."""
-    truth = {**REAL, **GOLDEN}
-    workers = {name: crowd.invite_worker(name)[0] for name in ("spammer", "ann", "bob", "cat")}
-    rng = random.Random(3)
-    active = dict(workers)
-    while active:
-        for name, worker in list(active.items()):
-            suite = crowd.request_assignment(worker.id, pool_id)
-            if suite is None:
-                del active[name]
-                continue
-            answers = []
-            for task in suite.tasks:
-                right = truth[task["input_values"]["headline"]]
-                label = "clickbait" if name == "spammer" else (
-                    right if rng.random() < 0.95 else LABELS[1 - LABELS.index(right)])
-                answers.append({"output_values": {"category": label}})
-            crowd.submit_assignment(worker.id, suite.id, answers)
-    return {name: str(worker.id) for name, worker in workers.items()}
-
-
 @pytest.mark.slow
 def test_backend_runs_the_labeling_step_against_a_toloka_compatible_server(
         toloka_server: Any, monkeypatch: pytest.MonkeyPatch) -> None:
@@ -96,7 +72,7 @@ def test_backend_runs_the_labeling_step_against_a_toloka_compatible_server(
 
     # The waiting datum's wake condition: not yet...
     assert not pool_complete(toloka_server.workspace, {"pool_id": pool_id})
-    ids = label_everything(toloka_server.workspace.crowd, pool_id)
+    ids = label_everything_in(toloka_server.workspace.crowd, {**REAL, **GOLDEN})
     # ... and now every real task has its three answers.
     assert pool_complete(toloka_server.workspace, {"pool_id": pool_id})
 
