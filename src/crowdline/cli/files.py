@@ -1,0 +1,157 @@
+"""File and commit verbs, Pachyderm style: ``put file``, ``get file``, ``list file``,
+``list commit``, ``inspect commit``, ``diff file``. Targets read ``REPO@REF:/PATH``."""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+import typer
+from rich.progress import Progress
+
+from crowdline.cli.output import OUTPUT_OPTION, OutputFormat, console, open_workspace, render
+from crowdline.errors import InvalidInput
+from crowdline.store import CommitInfo
+
+put_app = typer.Typer(help="Put data into a repo (each put is one commit).", no_args_is_help=True)
+get_app = typer.Typer(help="Get data out of a repo.", no_args_is_help=True)
+list_app = typer.Typer(help="List files or commits.", no_args_is_help=True)
+inspect_app = typer.Typer(help="Show one commit in full, with its provenance.",
+                          no_args_is_help=True)
+diff_app = typer.Typer(help="Compare two commits.", no_args_is_help=True)
+
+_PROGRESS_FROM = 200  # files: show a progress bar for puts at least this big
+
+
+def register(app: typer.Typer) -> None:
+    for name, group in (("put", put_app), ("get", get_app), ("list", list_app),
+                        ("inspect", inspect_app), ("diff", diff_app)):
+        app.add_typer(group, name=name)
+
+
+def parse_target(text: str, *, need_ref: bool = False,
+                 default_ref: str | None = None) -> tuple[str, str | None, str | None]:
+    """``repo@ref:/path`` -> (repo, ref, path); ref and path may be missing."""
+    repo, _, rest = text.partition("@")
+    ref, _, path = rest.partition(":") if rest else ("", "", "")
+    if not repo or (need_ref and not ref):
+        raise InvalidInput(f"{text!r} is not REPO@REF[:/PATH]", hint="e.g. raw@master:/a.txt")
+    return repo, ref or default_ref, path or None
+
+
+@put_app.command("file")
+def put_file(
+    target: str = typer.Argument(..., help="REPO@BRANCH:/PATH"),
+    local: str = typer.Option(..., "--file", "-f", help="local file or folder; - reads stdin"),
+    recursive: bool = typer.Option(False, "--recursive", "-r", help="put a folder's files"),
+    message: str = typer.Option("", "--message", "-m", help="commit message"),
+) -> None:
+    """Put a file, a folder (-r) or stdin (-f -) into a branch as one new commit."""
+    repo, branch, path = parse_target(target, need_ref=True)
+    source = Path(local)
+    if local != "-" and source.is_dir() and not recursive:
+        raise InvalidInput(f"{local} is a folder", hint="pass -r to put its files recursively")
+    if local != "-" and not source.exists():
+        raise InvalidInput(f"local path {local!r} does not exist")
+    with open_workspace() as ws, ws.store.commit(repo, branch or "master",
+                                                 message=message) as commit:
+        if local == "-":
+            if not path:
+                raise InvalidInput("stdin needs a destination path", hint="e.g. raw@master:/a.txt")
+            commit.put_file(path, sys.stdin.buffer)
+        elif source.is_dir():
+            total = sum(1 for f in source.rglob("*") if f.is_file())
+            with Progress(console=console, disable=total < _PROGRESS_FROM) as progress:
+                task = progress.add_task(f"put {local}", total=total)
+                commit.put_local(source, path or "/",
+                                 progress=lambda n: progress.advance(task, n))
+        else:
+            commit.put_local(source, path or "/")
+    typer.echo(f"{repo}@{commit.info.branch}: commit {commit.info.id}")
+
+
+@get_app.command("file")
+def get_file(
+    target: str = typer.Argument(..., help="REPO@REF:/PATH (REF: branch or commit id)"),
+    out: Path = typer.Option(None, "--output", "-o", help="local file or folder to write"),
+) -> None:
+    """Print a file to stdout, or write a file or folder to -o."""
+    repo, ref, path = parse_target(target, need_ref=True)
+    if not path:
+        raise InvalidInput(f"{target!r} names no path", hint="e.g. raw@master:/a.txt")
+    with open_workspace() as ws:
+        store = ws.store
+        files = list(store.walk_files(repo, ref, path))
+        single = len(files) == 1 and files[0].path == "/" + path.strip("/")
+        if out is None:
+            if not single:
+                raise InvalidInput(f"{path} is a folder", hint="pass -o FOLDER to download it")
+            with store.open_file(repo, ref, path) as handle:
+                while chunk := handle.read(1 << 20):
+                    sys.stdout.buffer.write(chunk)
+            sys.stdout.buffer.flush()
+        elif single and not out.is_dir():
+            out.parent.mkdir(parents=True, exist_ok=True)
+            out.write_bytes(store.get_file(repo, ref, path))
+        else:
+            written = store.download(repo, ref, path, out)
+            typer.echo(f"wrote {len(written)} files under {out}", err=True)
+
+
+@list_app.command("file")
+def list_file(target: str = typer.Argument(..., help="REPO@REF[:/DIR]"),
+              output: OutputFormat = OUTPUT_OPTION) -> None:
+    """List a folder's direct children (files and folders)."""
+    repo, ref, path = parse_target(target, need_ref=True)
+    with open_workspace() as ws:
+        found = ws.store.list_files(repo, ref, path or "/")
+    render(found, output, columns=["path", "type", "size", "hash"])
+
+
+@list_app.command("commit")
+def list_commit(target: str = typer.Argument(..., help="REPO[@BRANCH]"),
+                limit: int = typer.Option(None, "--limit", "-n", help="newest N only"),
+                output: OutputFormat = OUTPUT_OPTION) -> None:
+    """List finished commits, newest first."""
+    repo, branch, _ = parse_target(target)
+    with open_workspace() as ws:
+        found = ws.store.list_commits(repo, branch, limit=limit)
+    if output == OutputFormat.json:
+        render(found, output)
+        return
+    render([_commit_row(c) for c in found], output,
+           columns=["id", "branch", "finished_at", "size_bytes", "message",
+                    "provenance"])
+
+
+@inspect_app.command("commit")
+def inspect_commit(target: str = typer.Argument(..., help="REPO@REF"),
+                   output: OutputFormat = OUTPUT_OPTION) -> None:
+    """Show a commit: parent, state, times, size, metadata and provenance."""
+    repo, ref, _ = parse_target(target, need_ref=True)
+    with open_workspace() as ws:
+        info = ws.store.inspect_commit(repo, ref)
+    render(info if output == OutputFormat.json else _commit_row(info), output)
+
+
+@diff_app.command("file")
+def diff_file(target: str = typer.Argument(..., help="REPO@REF (the newer commit)"),
+              other: str = typer.Argument(None, help="REPO@OTHER (default: REF's parent)"),
+              output: OutputFormat = OUTPUT_OPTION) -> None:
+    """Show files added, modified and deleted going from OTHER to REF."""
+    repo, ref, _ = parse_target(target, need_ref=True)
+    other_ref = None
+    if other:
+        other_repo, other_ref, _ = parse_target(other, need_ref=True)
+        if other_repo != repo:
+            raise InvalidInput("diff compares two commits of one repo",
+                               hint=f"write both as {repo}@REF")
+    with open_workspace() as ws:
+        changes = ws.store.diff(repo, ref, other_ref)
+    render(changes, output, columns=["status", "path", "old_size", "new_size"])
+
+
+def _commit_row(info: CommitInfo) -> dict[str, object]:
+    row = dict(vars(info))
+    row["provenance"] = ", ".join(f"{p.repo}@{p.id}" for p in info.provenance) or "-"
+    return row
