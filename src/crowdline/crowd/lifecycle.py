@@ -14,7 +14,7 @@ from typing import Any
 import sqlalchemy as sa
 
 from crowdline.crowd import tables as t
-from crowdline.errors import AssignmentNotActive, Conflict
+from crowdline.errors import AssignmentNotActive, Conflict, PoolClosed
 
 POOL_TRANSITIONS: dict[str, frozenset[str]] = {
     "CLOSED": frozenset({"OPEN", "ARCHIVED"}),
@@ -44,11 +44,12 @@ def set_pool_status(conn: sa.Connection, pool_key: int, new_status: str,
                        .with_for_update()).one()
     if row.status == new_status:
         return False
+    if row.status == "ARCHIVED":
+        raise PoolClosed(f"pool {pool_key} is archived; it cannot become {new_status}",
+                         hint="archived pools are read-only; clone it to run it again")
     if new_status not in POOL_TRANSITIONS[row.status]:
-        hint = ("archived pools are read-only; clone it to run again" if row.status == "ARCHIVED"
-                else "close the pool first")
         raise Conflict(f"pool {pool_key} is {row.status}; it cannot become {new_status}",
-                       hint=hint)
+                       hint="close the pool first")
     values: dict[str, Any] = {"status": new_status}
     if new_status == "OPEN":
         values["last_started"] = when

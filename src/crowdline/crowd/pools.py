@@ -21,7 +21,7 @@ from crowdline.crowd.models import Pool, now, utc
 from crowdline.crowd.projects import check_fields, get_project
 from crowdline.crowd.quality import validate_quality_control
 from crowdline.crowd.transactions import key, missing
-from crowdline.errors import InvalidInput, PoolNotFound, Unsupported
+from crowdline.errors import InvalidInput, PoolClosed, PoolNotFound, Unsupported
 
 POOL_FIELDS = {
     "project_id", "private_name", "private_comment", "public_description", "type",
@@ -261,8 +261,8 @@ def update_pool(conn: sa.Connection, pool_id: str, config: dict[str, Any],
     return get_pool(conn, pool_id)
 
 
-def _archived(pool: Pool) -> InvalidInput:
-    return InvalidInput(f"pool {pool.id} is archived and read-only",
+def _archived(pool: Pool) -> PoolClosed:
+    return PoolClosed(f"pool {pool.id} is archived and read-only",
                         hint="clone it to change its settings")
 
 
