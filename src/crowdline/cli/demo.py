@@ -1,0 +1,141 @@
+"""``crowdline demo``: the clickbait human-in-the-loop flow end to end, with a report."""
+
+from __future__ import annotations
+
+import shutil
+import time
+from pathlib import Path
+
+import typer
+from rich.panel import Panel
+from rich.table import Table
+
+from crowdline.cli.output import console
+from crowdline.config import default_home
+from crowdline.errors import InvalidInput
+from crowdline.workspace import Workspace
+
+DEMO_FOLDER = ".crowdline-demo"
+
+
+def register(app: typer.Typer) -> None:
+    app.command(name="demo")(demo)
+
+
+def demo(
+    humans: bool = typer.Option(False, "--humans", help="wait for real people in the web UI "
+                                "instead of the simulated crowd"),
+    home: Path = typer.Option(None, "--home", help="workspace folder (default: "
+                              "$CROWDLINE_HOME or ./.crowdline-demo); it is recreated"),
+    workers: int = typer.Option(3, "--workers", help="invite links to print with --humans"),
+) -> None:
+    """Run the clickbait flow: commit a batch, label it (model + crowd), aggregate, retrain."""
+    from crowdline_examples.clickbait import flow
+    from crowdline_examples.clickbait.report import build_report
+
+    folder = _fresh_folder(home)
+    started = time.monotonic()
+    workspace = Workspace.init(folder)
+    try:
+        with console.status("setting up repos, configs and pipelines") as status:
+            flow.set_up(workspace, backend="builtin" if humans else "simulated")
+            status.update("training the first model on the seed labels")
+            workspace.pipelines.run()
+            status.update("committing batch 1 and running the flow")
+            flow.commit_batch(workspace, flow.DATA_DIR / "batch_1.csv")
+            if humans:
+                _serve_for_humans(workspace, workers)
+            workspace.pipelines.run()
+        _print_report(build_report(workspace), title="after batch 1")
+        with console.status("committing batch 2: only it is processed"):
+            flow.commit_batch(workspace, flow.DATA_DIR / "batch_2.csv")
+            workspace.pipelines.run()
+        _print_incremental(workspace)
+        _print_report(build_report(workspace), title="after batch 2")
+        console.print(f"[green]done[/green] in {time.monotonic() - started:.1f} s — workspace: "
+                      f"{folder} (try: CROWDLINE_HOME={folder} crowdline list commit dataset)")
+    finally:
+        workspace.close()
+
+
+def _fresh_folder(home: Path | None) -> Path:
+    folder = (home or (default_home().parent / DEMO_FOLDER if not _home_from_env()
+                       else default_home())).absolute()
+    if folder.exists() and any(folder.iterdir()):
+        if not (folder / "workspace.json").exists():
+            raise InvalidInput(f"{folder} exists and is not a crowdline workspace",
+                               hint="pass --home with an empty or new folder")
+        shutil.rmtree(folder)
+    return folder
+
+
+def _home_from_env() -> bool:
+    import os
+
+    return bool(os.environ.get("CROWDLINE_HOME"))
+
+
+def _serve_for_humans(workspace: Workspace, workers: int) -> None:
+    from crowdline.server.background import start_background_server
+
+    server = start_background_server(workspace)
+    links = [workspace.crowd.invite_worker(f"annotator {i + 1}")[1] for i in range(workers)]
+    console.print(Panel("\n".join(f"{server.base_url}/join/{token}" for token in links),
+                        title="invite links: open one in a browser and label"))
+    console.print("the flow waits for the pools to complete (Ctrl-C stops; `crowdline run` "
+                  "resumes later)")
+
+
+def _print_report(report: dict, *, title: str) -> None:
+    table = Table(title=f"clickbait flow — {title}", show_header=False)
+    table.add_column("what", style="bold")
+    table.add_column("figure")
+    rows = [
+        ("items labeled", report.get("items")),
+        ("  by people", report.get("labeled_by_people")),
+        ("  by the model", report.get("labeled_by_model")),
+        ("  audit sample (model-confident, checked by people)", report.get("audited")),
+        ("judgments used", report.get("judgments")),
+        ("judgments per human item", report.get("judgments_per_human_item")),
+        ("label accuracy vs held-out truth", report.get("accuracy")),
+        ("  people's labels", report.get("accuracy_human")),
+        ("  model's labels", report.get("accuracy_model")),
+        ("model versions", report.get("model_versions")),
+    ]
+    metrics = report.get("model_metrics") or {}
+    first = report.get("first_model_metrics") or {}
+    if metrics:
+        rows.append(("model accuracy / F1 (held-out)",
+                     f"{metrics.get('accuracy')} / {metrics.get('f1')} "
+                     f"(first model: {first.get('accuracy')} / {first.get('f1')})"))
+    for label, value in rows:
+        table.add_row(label, "" if value is None else str(value))
+    for ban in report.get("banned", []):
+        table.add_row("banned", f"{ban['worker']} ({ban['scope']}): {ban['why']}")
+    console.print(table)
+    lineage = report.get("lineage")
+    if lineage:
+        lines = [f"[bold]{lineage['headline']}[/bold] → {lineage['label']} "
+                 f"(confidence {lineage['confidence']})",
+                 "commits: " + " ← ".join(lineage["commits"]),
+                 f"raw row: {lineage['raw_row']}",
+                 f"routed by model {lineage['model_version']}; pool {lineage['pool']}, "
+                 f"task {lineage['task']}"]
+        for judgment in lineage["judgments"]:
+            lines.append(f"  {judgment['worker']}: {judgment['answer']} (honeypot accuracy "
+                         f"{judgment['honeypot_accuracy']})")
+        console.print(Panel("\n".join(lines), title="lineage of one label", highlight=False))
+
+
+def _print_incremental(workspace: Workspace) -> None:
+    table = Table(title="batch 2: what each pipeline's newest job did")
+    for column in ("pipeline", "job", "state", "processed", "skipped", "total"):
+        table.add_column(column)
+    for pipeline in workspace.pipelines.list_pipelines():
+        jobs = workspace.pipelines.list_jobs(pipeline.name)
+        if not jobs:
+            continue
+        job = jobs[0]
+        table.add_row(pipeline.name, str(job.id)[:8], str(job.state),
+                      str(job.datums_processed), str(job.datums_skipped), str(job.datums_total))
+    console.print(table)

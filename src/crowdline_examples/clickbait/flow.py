@@ -1,0 +1,100 @@
+"""Set up the clickbait flow in a workspace: input repos, configs, pipelines, new batches.
+
+    from crowdline_examples.clickbait import flow
+    flow.set_up(workspace, backend="simulated")      # or "builtin" for people in the web UI
+    flow.commit_batch(workspace, Path("my_headlines.csv"))
+    workspace.pipelines.run()
+
+Copy this folder to start your own project: change the configs, the data and the steps.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+from pathlib import Path
+
+import pandas as pd
+
+from crowdline.workspace import Workspace
+
+EXAMPLE_DIR = Path(__file__).resolve().parent
+DATA_DIR = EXAMPLE_DIR / "data"
+CONFIG_DIR = EXAMPLE_DIR / "configs"
+PIPELINE_DIR = EXAMPLE_DIR / "pipelines"
+
+# Repos people commit to; every other repo is a pipeline's output.
+INPUT_REPOS = {
+    "config": "project, pool and training configs, routing thresholds, crowd back-end",
+    "golden": "already-labeled headlines used as honeypots (control tasks)",
+    "labels_seed": "labels made before the flow started: the model's first training set",
+    "evaluation": "held-out labeled headlines the model is evaluated on",
+    "headlines": "new unlabeled headlines: commit a CSV with a 'headline' column to label it",
+    "simulation": "what the simulated crowd answers from (ground truth); demo and benchmarks only",
+}
+ROUTING = {"threshold": 0.9, "audit_rate": 0.1, "seed": 7}
+CROWD_BACKENDS = ("simulated", "builtin")
+
+
+def set_up(workspace: Workspace, *, backend: str = "simulated",
+           routing: dict | None = None, data_dir: Path = DATA_DIR) -> None:
+    """Create the input repos, commit configs and reference data, create the pipelines."""
+    store = workspace.store
+    existing = {repo.name for repo in store.list_repos()}
+    for name, description in INPUT_REPOS.items():
+        if name not in existing:
+            store.create_repo(name, description)
+    crowd_config = json.loads((CONFIG_DIR / "crowd.json").read_text())
+    crowd_config["backend"] = backend
+    with store.commit("config", "master", message="clickbait flow configs") as commit:
+        for name in ("project.json", "pool.json", "training_pool.json"):
+            commit.put_file(f"/{name}", (CONFIG_DIR / name).read_bytes())
+        commit.put_file("/training.csv", (data_dir / "training.csv").read_bytes())
+        commit.put_file("/crowd.json", json.dumps(crowd_config, indent=2).encode())
+        commit.put_file("/routing.json", json.dumps(routing or ROUTING, indent=2).encode())
+    with store.commit("golden", "master", message="honeypots") as commit:
+        commit.put_file("/golden.csv", (data_dir / "golden.csv").read_bytes())
+    with store.commit("labels_seed", "master", message="seed labels") as commit:
+        commit.put_file("/seed.csv", (data_dir / "seed_labeled.csv").read_bytes())
+    with store.commit("evaluation", "master", message="held-out evaluation set") as commit:
+        commit.put_file("/test.csv", (data_dir / "test.csv").read_bytes())
+    if backend == "simulated":
+        truth = pd.concat([
+            pd.read_csv(data_dir / "golden.csv", dtype=str)[["headline", "label"]],
+            pd.read_csv(data_dir / "training.csv", dtype=str)[["headline", "label"]],
+        ])
+        with store.commit("simulation", "master", message="truth for the simulated crowd") as c:
+            c.put_file("/truth/reference.csv", truth.to_csv(index=False).encode())
+    known = {p.name for p in workspace.pipelines.list_pipelines()}
+    for spec in sorted(PIPELINE_DIR.glob("*.yaml")):
+        name = spec.stem.split("-", 1)[1]
+        if name not in known:
+            workspace.pipelines.create_pipeline(spec)
+
+
+def commit_batch(workspace: Workspace, batch_csv: Path, *, truth_column: str = "truth"):  # type: ignore[no-untyped-def]
+    """Commit one CSV of new headlines; a `truth` column goes only to the simulation repo."""
+    rows = pd.read_csv(batch_csv, dtype=str, keep_default_na=False)
+    store = workspace.store
+    if truth_column in rows.columns:
+        truth = rows[["headline", truth_column]].rename(columns={truth_column: "label"})
+        with store.commit("simulation", "master", message=f"truth for {batch_csv.name}") as c:
+            c.put_file(f"/truth/{batch_csv.stem}.csv", truth.to_csv(index=False).encode())
+        rows = rows.drop(columns=[truth_column])
+    buffer = io.StringIO()
+    rows.to_csv(buffer, index=False, quoting=csv.QUOTE_MINIMAL)
+    with store.commit("headlines", "master", message=f"new headlines: {batch_csv.name}") as c:
+        c.put_file(f"/{batch_csv.stem}.csv", buffer.getvalue().encode())
+    return c.info
+
+
+def simulation_truth(workspace: Workspace) -> dict[str, str]:
+    """headline → true label, from every file of the `simulation` repo."""
+    truth: dict[str, str] = {}
+    store = workspace.store
+    for info in store.walk_files("simulation", "master", "/truth"):
+        frame = pd.read_csv(io.BytesIO(store.get_file("simulation", "master", info.path)),
+                            dtype=str, keep_default_na=False)
+        truth.update(zip(frame["headline"], frame["label"], strict=False))
+    return truth

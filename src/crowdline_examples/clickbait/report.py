@@ -1,0 +1,116 @@
+"""What the demo prints: who labeled what, at what cost, how well, and one label's lineage.
+
+Everything here is read back from the workspace through the public SDK — the same queries a
+user runs to audit their own flow.
+"""
+
+from __future__ import annotations
+
+import io
+import json
+from typing import Any
+
+import pandas as pd
+
+from crowdline.workspace import Workspace
+from crowdline_examples.clickbait.aggregate import human_answers  # noqa: F401  (documented reuse)
+from crowdline_examples.clickbait.flow import simulation_truth
+
+
+def _csv(workspace: Workspace, repo: str, ref: str, path: str) -> pd.DataFrame:
+    return pd.read_csv(io.BytesIO(workspace.store.get_file(repo, ref, path)), dtype=str,
+                       keep_default_na=False)
+
+
+def batch_labels(workspace: Workspace) -> pd.DataFrame:
+    """Every label the flow made (seed excluded), from the newest dataset version."""
+    store = workspace.store
+    frames = []
+    for info in store.walk_files("dataset", "master", "/parts"):
+        if info.path.endswith(".csv") and not info.path.endswith("/seed.csv"):
+            frame = _csv(workspace, "dataset", "master", info.path)
+            frame["part"] = info.path.rsplit("/", 1)[-1].removesuffix(".csv")
+            frames.append(frame)
+    return pd.concat(frames, ignore_index=True) if frames else pd.DataFrame()
+
+
+def build_report(workspace: Workspace) -> dict[str, Any]:
+    store, crowd = workspace.store, workspace.crowd
+    labels = batch_labels(workspace)
+    truth = simulation_truth(workspace)
+    report: dict[str, Any] = {"items": len(labels)}
+    if len(labels):
+        labels["judgments"] = labels["judgments"].astype(int)
+        by_person = labels[labels["labeled_by"] == "human"]
+        by_model = labels[labels["labeled_by"] == "model"]
+        report.update(
+            labeled_by_people=len(by_person),
+            labeled_by_model=len(by_model),
+            audited=int((labels.get("decision", pd.Series(dtype=str)) == "audit").sum())
+            if "decision" in labels else None,
+            judgments=int(labels["judgments"].sum()),
+            judgments_per_human_item=round(float(by_person["judgments"].mean()), 2)
+            if len(by_person) else 0.0,
+        )
+        known = labels[labels["headline"].isin(truth)]
+        if len(known):
+            correct = known["label"] == known["headline"].map(truth)
+            report["accuracy"] = round(float(correct.mean()), 4)
+            for who in ("human", "model"):
+                subset = correct[known["labeled_by"] == who]
+                report[f"accuracy_{who}"] = round(float(subset.mean()), 4) if len(subset) else None
+    workers = {w.id: w.name for w in crowd.list_workers()}
+    report["banned"] = [
+        {"worker": workers.get(r.user_id, r.user_id), "scope": r.scope,
+         "why": r.private_comment}
+        for r in crowd.list_restrictions()
+    ]
+    report["qc_actions"] = [
+        {"worker": workers.get(a.worker_id, a.worker_id), "rule": a.rule, "figures": a.figures}
+        for a in crowd.list_qc_actions()
+    ]
+    models = store.list_commits("models", "master")
+    report["model_versions"] = len(models)
+    if models:
+        report["model_metrics"] = json.loads(store.get_file("models", models[0].id,
+                                                            "/metrics.json"))
+        report["first_model_metrics"] = json.loads(
+            store.get_file("models", models[-1].id, "/metrics.json"))
+    report["lineage"] = lineage_of_one_label(workspace, labels)
+    return report
+
+
+def lineage_of_one_label(workspace: Workspace, labels: pd.DataFrame) -> dict[str, Any] | None:
+    """Walk one human label back: dataset → aggregate → label (answers) → route → raw row."""
+    if not len(labels) or not (labels["labeled_by"] == "human").any():
+        return None
+    row = labels[labels["labeled_by"] == "human"].iloc[0]
+    store, crowd = workspace.store, workspace.crowd
+    dataset_commit = store.inspect_commit("dataset", "master")
+    chain = [f"dataset@{dataset_commit.id[:8]}"]
+    upstream = {c.repo: c for c in store.provenance("dataset", dataset_commit.id)}
+    for repo in ("aggregate", "label", "route", "headlines"):
+        if repo in upstream:
+            chain.append(f"{repo}@{upstream[repo].id[:8]}")
+    batch = row["part"]
+    raw = _csv(workspace, "headlines", upstream["headlines"].id, f"/{batch}.csv") \
+        if "headlines" in upstream else pd.DataFrame()
+    raw_row = raw[raw["id"] == row["id"]].iloc[0].to_dict() if len(raw) else {}
+    label_ref = upstream["label"].id if "label" in upstream else "master"
+    tasks = _csv(workspace, "label", label_ref, f"/{batch}/tasks.csv")
+    answers = _csv(workspace, "label", label_ref, f"/{batch}/answers.csv")
+    task_id = tasks.loc[tasks["id"] == row["id"], "task_id"].iloc[0]
+    workers = {w.id: w.name for w in crowd.list_workers()}
+    stats = crowd.pool_stats(row["pool_id"]) if row.get("pool_id") else {}
+    accuracy = stats.get("golden_accuracy_per_worker", {}) if isinstance(stats, dict) else {}
+    judgments = [
+        {"worker": workers.get(a["worker"], a["worker"]), "answer": a["label"],
+         "honeypot_accuracy": accuracy.get(a["worker"])}
+        for _, a in answers[answers["task"] == task_id].iterrows()
+    ]
+    return {
+        "id": row["id"], "headline": row["headline"], "label": row["label"],
+        "confidence": row["confidence"], "model_version": row["model_version"][:8],
+        "pool": row["pool_id"], "task": task_id, "commits": chain,
+        "raw_row": raw_row, "judgments": judgments,
+    }

@@ -1,0 +1,72 @@
+"""Stage 2: the model in the loop decides who labels each new row.
+
+One datum per CSV committed to `headlines`. The current model (newest commit of the `models`
+repo) scores every row; the router auto-labels confident rows, sends uncertain ones to people
+and a random audit sample of confident ones to people too. Until a first model exists the datum
+waits (no worker held) and wakes when `models` gets a commit.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pandas as pd
+
+from crowdline.errors import InvalidInput
+from crowdline.model import Router, TextClassifier
+from crowdline.pipelines import WaitFor, current_datum
+from crowdline.workspace import Workspace
+
+MODELS_REPO = "models"
+MODEL_FILE = "/model.bin"
+
+
+def model_ready(workspace: Workspace, params: dict) -> bool:
+    """Wake condition: the `models` repo has a model version."""
+    try:
+        return bool(workspace.store.list_commits(MODELS_REPO, "master", limit=1))
+    except LookupError:
+        return False
+
+
+def route_batch(inputs: dict[str, Path], output: Path) -> None:
+    workspace = current_datum().workspace()
+    batch_files = sorted(inputs["headlines"].rglob("*.csv"))
+    for batch_file in batch_files:
+        rows = read_batch(batch_file)
+        if not model_ready(workspace, {}):
+            raise WaitFor(f"{__name__}:model_ready")
+        routed = route_rows(workspace, rows)
+        folder = output / batch_file.stem
+        folder.mkdir(parents=True, exist_ok=True)
+        routed.to_csv(folder / "routing.csv", index=False)
+
+
+def read_batch(path: Path) -> pd.DataFrame:
+    rows = pd.read_csv(path, dtype=str, keep_default_na=False)
+    if "headline" not in rows.columns:
+        raise InvalidInput(
+            f"{path.name} has no 'headline' column (columns: {', '.join(rows.columns)})",
+            hint="commit CSV files with a header row that includes 'headline'",
+        )
+    if "id" not in rows.columns:
+        rows.insert(0, "id", [f"{path.stem}-{i:05d}" for i in range(len(rows))])
+    return rows
+
+
+def route_rows(workspace: Workspace, rows: pd.DataFrame) -> pd.DataFrame:
+    store = workspace.store
+    model_commit = store.list_commits(MODELS_REPO, "master", limit=1)[0]
+    settings = json.loads(store.get_file("config", "master", "/routing.json"))
+    model = TextClassifier.from_bytes(store.get_file(MODELS_REPO, model_commit.id, MODEL_FILE))
+    probabilities = model.predict_proba(rows["headline"].tolist())
+    router = Router(threshold=float(settings["threshold"]),
+                    audit_rate=float(settings["audit_rate"]), seed=int(settings.get("seed", 0)))
+    decisions = router.route(rows["id"].tolist(), probabilities, list(model.classes_))
+    routed = rows.copy()
+    routed["model_label"] = [d.label for d in decisions]
+    routed["model_confidence"] = [round(d.confidence, 6) for d in decisions]
+    routed["decision"] = [d.route for d in decisions]
+    routed["model_version"] = model_commit.id
+    return routed
