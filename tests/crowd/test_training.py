@@ -1,0 +1,64 @@
+"""Training pools: hints after a wrong training answer, and a pass level that gates the pool."""
+
+from __future__ import annotations
+
+from crowd_helpers import LABELS, answer, pool_config, project_config, real_tasks
+
+from crowdline.crowd import Crowd
+
+
+def _training_pool(crowd: Crowd, project_id: str) -> str:
+    training = crowd.create_pool({
+        "project_id": project_id, "private_name": "training",
+        "training_tasks_in_task_suite_count": 2, "assignment_max_duration_seconds": 300,
+        "public_instructions": "Learn from the hints.",
+    })
+    crowd.create_tasks([
+        {"pool_id": training.id, "input_values": {"headline": f"train {i}"},
+         "known_solutions": [{"output_values": {"category": LABELS[i % 2]}}],
+         "message_on_unknown_solution": f"hint {i}: it is {LABELS[i % 2]}"}
+        for i in range(4)], open_pool=True)
+    return training.id
+
+
+def _do_training(crowd: Crowd, worker_id: str, pool_id: str, *, right: bool) -> list[dict]:
+    feedback = []
+    while (suite := crowd.request_assignment(worker_id, pool_id)) is not None:
+        assert suite.is_training
+        labels = []
+        for task in suite.tasks:
+            truth = LABELS[int(task["input_values"]["headline"].split()[1]) % 2]
+            labels.append(truth if right else LABELS[1 - LABELS.index(truth)])
+        result = crowd.submit_assignment(worker_id, suite.id, [answer(x) for x in labels])
+        feedback += result.training_feedback
+    return feedback
+
+
+def test_training_gives_hints_and_gates_the_main_pool(crowd: Crowd) -> None:
+    project = crowd.create_project(project_config())
+    training_id = _training_pool(crowd, project.id)
+    assert crowd.get_pool(training_id).type == "TRAINING"
+    main = crowd.create_pool(pool_config(project.id, quality_control={
+        "configs": [], "training_requirement": {"training_pool_id": training_id,
+                                                "training_passing_skill_value": 75}}))
+    crowd.create_tasks(real_tasks(main.id, 6), open_pool=True)
+    learner, _ = crowd.invite_worker("learner")
+    failer, _ = crowd.invite_worker("failer")
+    # before training: the main pool says no; the training pool is offered instead
+    assert crowd.request_assignment(learner.id, main.id) is None
+    assert crowd.request_assignment(learner.id).pool_id == training_id
+
+    good = _do_training(crowd, learner.id, training_id, right=True)
+    assert [f["correct"] for f in good] == [True] * 4
+    assert all(f["hint"] is None for f in good)
+    bad = _do_training(crowd, failer.id, training_id, right=False)
+    assert [f["correct"] for f in bad] == [False] * 4
+    assert {f["hint"] for f in bad} == {f"hint {i}: it is {LABELS[i % 2]}" for i in range(4)}
+
+    suite = crowd.request_assignment(learner.id)
+    assert suite.pool_id == main.id
+    assert not suite.is_training
+    assert crowd.request_assignment(failer.id) is None  # failed, and no training left
+    # training answers are not the pool's answers, and the training suites cost nothing
+    assert crowd.answers_frame(main.id).empty
+    assert {a.reward for a in crowd.list_assignments(pool_id=training_id)} == {0.0}
