@@ -45,9 +45,11 @@ from crowdline.store.tables import (
     commits,
     entries,
     lineages,
-    provenance,
     repos,
     staged,
+)
+from crowdline.store.tables import (
+    provenance as edges,
 )
 
 _BATCH = 2000
@@ -162,10 +164,10 @@ class Store(StoreReading):
         upstream: dict[str, list[CommitRef]] = {i: [] for i in ids}
         up = commits.alias("up")
         for chunk in _chunks(ids):
-            query = (sa.select(provenance.c.commit_id, repos.c.name, up.c.id)
-                     .join(up, up.c.id == provenance.c.upstream_id)
+            query = (sa.select(edges.c.commit_id, repos.c.name, up.c.id)
+                     .join(up, up.c.id == edges.c.upstream_id)
                      .join(repos, repos.c.id == up.c.repo_id)
-                     .where(provenance.c.commit_id.in_(chunk))
+                     .where(edges.c.commit_id.in_(chunk))
                      .order_by(repos.c.name, up.c.id))
             for commit_id, repo_name, upstream_id in conn.execute(query):
                 upstream[commit_id].append(CommitRef(repo_name, upstream_id))
@@ -220,14 +222,14 @@ class Store(StoreReading):
             own = sa.select(commits.c.id).where(commits.c.repo_id == repo_id)
             down = commits.alias("down")
             user = conn.execute(
-                sa.select(down.c.id).join(provenance, provenance.c.commit_id == down.c.id)
-                .where(provenance.c.upstream_id.in_(own), down.c.repo_id != repo_id).limit(1)
+                sa.select(down.c.id).join(edges, edges.c.commit_id == down.c.id)
+                .where(edges.c.upstream_id.in_(own), down.c.repo_id != repo_id).limit(1)
             ).first()
             if user is not None and not force:
                 raise Conflict(f"repo {name!r} is provenance of commit {user[0]} of another repo",
                                hint="delete the downstream repos first, or pass --force")
-            conn.execute(sa.delete(provenance).where(sa.or_(
-                provenance.c.commit_id.in_(own), provenance.c.upstream_id.in_(own))))
+            conn.execute(sa.delete(edges).where(sa.or_(
+                edges.c.commit_id.in_(own), edges.c.upstream_id.in_(own))))
             conn.execute(sa.delete(staged).where(staged.c.commit_id.in_(own)))
             own_lineages = sa.select(lineages.c.id).where(lineages.c.repo_id == repo_id)
             conn.execute(sa.delete(entries).where(entries.c.lineage_id.in_(own_lineages)))
@@ -300,7 +302,7 @@ class Store(StoreReading):
                 metadata=dict(metadata or {}),
             ))
             if upstream:
-                conn.execute(sa.insert(provenance), [
+                conn.execute(sa.insert(edges), [
                     {"commit_id": commit_id, "upstream_id": u} for u in sorted(upstream)])
             return self._commit_info(conn, repo, self._commit_row(conn, repo_id, repo, commit_id))
 
@@ -323,7 +325,7 @@ class Store(StoreReading):
         with self._write() as conn:
             self._open_row(conn, repo, commit_id, lock=True)
             conn.execute(sa.delete(staged).where(staged.c.commit_id == commit_id))
-            conn.execute(sa.delete(provenance).where(provenance.c.commit_id == commit_id))
+            conn.execute(sa.delete(edges).where(edges.c.commit_id == commit_id))
             conn.execute(sa.delete(commits).where(commits.c.id == commit_id))
 
     @contextlib.contextmanager
@@ -384,8 +386,8 @@ class Store(StoreReading):
         return self._walk(repo, commit_id, downstream=True)
 
     def _walk(self, repo: str, ref: str, *, downstream: bool) -> list[CommitInfo]:
-        src, dst = ((provenance.c.upstream_id, provenance.c.commit_id) if downstream
-                    else (provenance.c.commit_id, provenance.c.upstream_id))
+        src, dst = ((edges.c.upstream_id, edges.c.commit_id) if downstream
+                    else (edges.c.commit_id, edges.c.upstream_id))
         with self._read() as conn:
             start = self._resolve_row(conn, self._repo_id(conn, repo), repo, ref).id
             seen: set[str] = set()
