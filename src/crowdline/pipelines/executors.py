@@ -6,6 +6,7 @@ finish, keeping a bounded number in flight so a 100,000-datum job does not queue
 
 from __future__ import annotations
 
+import itertools
 import multiprocessing
 import os
 from collections.abc import Iterable, Iterator
@@ -74,17 +75,21 @@ class DaskExecutor:
 
     def run(self, settings: dict[str, Any], batches: Iterable[list[DatumTask]],
             max_in_flight: int = 0) -> Iterator[list[DatumResult]]:
-        from distributed import wait as dask_wait
+        from distributed import as_completed
 
-        def submit(batch: list[DatumTask]) -> Any:
-            # pure=False: a re-submitted batch (e.g. a woken datum) must run again.
-            return self._client.submit(run_batch, settings, batch, pure=False)
-
-        def wait_any(futures: set[Any]) -> tuple[set[Any], set[Any]]:
-            done, pending = dask_wait(list(futures), return_when="FIRST_COMPLETED")
-            return set(done), set(pending)
-
-        yield from _bounded(submit, batches, max_in_flight or self.workers * 2, wait_any)
+        queue = iter(batches)
+        limit = max_in_flight or self.workers * 2
+        # pure=False: a re-submitted batch (e.g. a woken datum) must run again.
+        first = [self._client.submit(run_batch, settings, batch, pure=False)
+                 for batch in itertools.islice(queue, limit)]
+        if not first:
+            return
+        finished = as_completed(first, loop=self._client.loop)
+        for future in finished:
+            yield future.result()
+            following = next(queue, None)
+            if following is not None:
+                finished.add(self._client.submit(run_batch, settings, following, pure=False))
 
     def close(self) -> None:
         self._client.close()
