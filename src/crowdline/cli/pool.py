@@ -1,0 +1,87 @@
+"""``crowdline pool create|list|inspect|open|close|archive|export``: pools of tasks."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import typer
+
+from crowdline.cli.output import OUTPUT_OPTION, OutputFormat, open_workspace, render
+from crowdline.cli.project import read_json
+
+pool_app = typer.Typer(help="Pools: batches of tasks with overlap, honeypots and QC rules.",
+                       no_args_is_help=True)
+
+
+def register(app: typer.Typer) -> None:
+    app.add_typer(pool_app, name="pool")
+
+
+@pool_app.command("create")
+def create(file: Path = typer.Option(..., "--file", "-f", help="pool JSON (Toloka's shape)"),
+           project_id: str = typer.Option(None, "--project", help="project id (overrides file)"),
+           ignore: list[str] = typer.Option([], "--ignore",
+                                            help="drop this unsupported field (repeatable)"),
+           ) -> None:
+    """Create a CLOSED pool from a JSON config."""
+    config = read_json(file)
+    if project_id is not None:
+        config["project_id"] = project_id
+    with open_workspace() as ws:
+        pool = ws.crowd.create_pool(config, ignore=ignore)
+    typer.echo(f"created pool {pool.id} ({pool.private_name}) in project {pool.project_id}")
+
+
+@pool_app.command("list")
+def list_pools(project_id: str = typer.Option(None, "--project", help="only this project"),
+               status: str = typer.Option(None, "--status", help="OPEN, CLOSED or ARCHIVED"),
+               output: OutputFormat = OUTPUT_OPTION) -> None:
+    """List pools."""
+    with open_workspace() as ws:
+        pools = ws.crowd.list_pools(project_id=project_id, status=status)
+    render([p.to_dict() for p in pools], output,
+           columns=["id", "project_id", "private_name", "type", "status", "priority"])
+
+
+@pool_app.command("inspect")
+def inspect(pool_id: str = typer.Argument(..., help="pool id"),
+            output: OutputFormat = OUTPUT_OPTION) -> None:
+    """Show a pool's progress: tasks, assignments, answers, honeypot accuracy, bans."""
+    with open_workspace() as ws:
+        stats = ws.crowd.pool_stats(pool_id)
+    render(stats, output)
+
+
+def _set_status(pool_id: str, verb: str) -> None:
+    with open_workspace() as ws:
+        pool = getattr(ws.crowd, f"{verb}_pool")(pool_id)
+    typer.echo(f"pool {pool.id} is {pool.status}")
+
+
+@pool_app.command("open")
+def open_(pool_id: str = typer.Argument(..., help="pool id")) -> None:
+    """Open a pool: annotators start getting its tasks."""
+    _set_status(pool_id, "open")
+
+
+@pool_app.command("close")
+def close(pool_id: str = typer.Argument(..., help="pool id")) -> None:
+    """Close a pool: no new task suites are issued."""
+    _set_status(pool_id, "close")
+
+
+@pool_app.command("archive")
+def archive(pool_id: str = typer.Argument(..., help="pool id")) -> None:
+    """Archive a closed pool (read-only from then on)."""
+    _set_status(pool_id, "archive")
+
+
+@pool_app.command("export")
+def export(pool_id: str = typer.Argument(..., help="pool id"),
+           repo: str = typer.Option(..., "--repo", help="store repo to commit the answers to"),
+           branch: str = typer.Option("master", "--branch", help="branch"),
+           ) -> None:
+    """Commit the pool's answers and tasks to a store repo."""
+    with open_workspace() as ws:
+        info = ws.crowd.export_pool(pool_id, repo, branch)
+    typer.echo(f"exported pool {pool_id} to {repo}@{info.id}")

@@ -1,0 +1,47 @@
+"""``crowdline worker invite|list|ban``: annotators of the labeling service."""
+
+from __future__ import annotations
+
+import typer
+
+from crowdline.cli.output import OUTPUT_OPTION, OutputFormat, open_workspace, render
+
+worker_app = typer.Typer(help="Invite, list and ban annotators.", no_args_is_help=True)
+
+
+def register(app: typer.Typer) -> None:
+    app.add_typer(worker_app, name="worker")
+
+
+@worker_app.command("invite")
+def invite(name: str = typer.Argument(..., help="the annotator's display name")) -> None:
+    """Create an annotator and print their sign-in link (shown once)."""
+    with open_workspace() as ws:
+        worker, token = ws.crowd.invite_worker(name)
+        base = ws.settings.public_url.rstrip("/")
+    typer.echo(f"worker {worker.id} ({worker.name}) invited; send them this link:")
+    typer.echo(f"{base}/join/{token}")
+
+
+@worker_app.command("list")
+def list_workers(output: OutputFormat = OUTPUT_OPTION) -> None:
+    """List annotators."""
+    with open_workspace() as ws:
+        workers = ws.crowd.list_workers()
+    render([w.to_dict() for w in workers], output, columns=["id", "name", "created"])
+
+
+@worker_app.command("ban")
+def ban(worker_id: str = typer.Argument(..., help="worker id"),
+        scope: str = typer.Option("POOL", "--scope", help="POOL, PROJECT or ALL_PROJECTS"),
+        pool_id: str = typer.Option(None, "--pool", help="pool id (scope POOL)"),
+        project_id: str = typer.Option(None, "--project", help="project id (scope PROJECT)"),
+        duration: int = typer.Option(None, "--duration", help="seconds; permanent if left out"),
+        comment: str = typer.Option("", "--comment", help="private note: why"),
+        ) -> None:
+    """Restrict a worker (Toloka's user restriction)."""
+    with open_workspace() as ws:
+        restriction = ws.crowd.set_restriction(
+            worker_id, scope.upper(), pool_id=pool_id, project_id=project_id,
+            duration_seconds=duration, private_comment=comment)
+    typer.echo(f"restriction {restriction.id}: worker {worker_id} banned from {scope}")
