@@ -6,7 +6,8 @@ Worker accuracy from honeypots with smoothing K (Toloka uses K = 0.5):
 answers a_i of workers with accuracies q_i and a prior (uniform, or the model's calibrated
 probabilities — "model as a voter"):
 ``P(z) ∝ prior(z) · Π_i [q_i if a_i = z else (1 − q_i) / (Y − 1)]``.
-Toloka's worked example: accuracies 0.7 and 0.9 both answering "OK" (2 classes) give 0.977.
+Toloka's worked example (3 classes): accuracies 0.7 and 0.9 both answering "OK" give 0.977;
+0.7 "OK" against 0.9 "BAD" gives 0.761 for "BAD".
 """
 
 from __future__ import annotations

@@ -64,14 +64,15 @@ def _claim_real(conn: sa.Connection, pool_key: int, worker_key: int, count: int)
     query = (sa.select(c.id).where(c.pool_id == pool_key, c.kind == "REAL",
                                    c.available.is_(True), _unseen(worker_key))
              .order_by(c.id).limit(count).with_for_update(skip_locked=True, of=t.tasks))
-    claimed = []
-    for task_key in conn.execute(query).scalars().all():
-        result = conn.execute(t.tasks.update().where(
-            c.id == task_key, sa.or_(c.overlap.is_(None), c.issued < c.overlap)).values(
-            issued=c.issued + 1, available=sa.or_(c.overlap.is_(None), c.issued + 1 < c.overlap)))
-        if result.rowcount == 1:
-            claimed.append(task_key)
-    return claimed
+    candidates = conn.execute(query).scalars().all()
+    if not candidates:
+        return []
+    # The guard is in the UPDATE itself: a slot is taken only while issued < overlap.
+    claimed = conn.execute(t.tasks.update().where(
+        c.id.in_(candidates), sa.or_(c.overlap.is_(None), c.issued < c.overlap)).values(
+        issued=c.issued + 1, available=sa.or_(c.overlap.is_(None), c.issued + 1 < c.overlap))
+        .returning(c.id)).scalars().all()
+    return sorted(claimed)
 
 
 def _pick_unseen(conn: sa.Connection, pool_key: int, kind: str, worker_key: int, count: int,
@@ -221,10 +222,11 @@ def submit(conn: sa.Connection, worker_key: int, assignment_id: str,
     field, _ = output_field(project)
     correct = [is_correct(field, out, tasks[k].known_solutions)
                for k, out in zip(row.task_ids, outputs, strict=True)]
-    for task_key, out, ok in zip(row.task_ids, outputs, correct, strict=True):
-        conn.execute(t.answers.update().where(
-            t.answers.c.task_id == task_key, t.answers.c.worker_id == worker_key).values(
-            output_values=out, correct=ok, submitted=when))
+    conn.execute(t.answers.update().where(
+        t.answers.c.task_id == sa.bindparam("task"), t.answers.c.worker_id == worker_key)
+        .values(output_values=sa.bindparam("out"), correct=sa.bindparam("ok"), submitted=when),
+        [{"task": k, "out": out, "ok": ok}
+         for k, out, ok in zip(row.task_ids, outputs, correct, strict=True)])
     is_training = pool.type == "TRAINING"
     status = "ACCEPTED" if pool.auto_accept_solutions or is_training else "SUBMITTED"
     result = SubmitResult(assignment_id=str(row.id), status=status)

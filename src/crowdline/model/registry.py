@@ -174,10 +174,12 @@ class ModelRegistry:
 
     def versions(self) -> list[ModelVersion]:
         """Every registered version, oldest first ([] when the repo does not exist yet)."""
-        if not self._repo_exists(self.repo):
+        try:
+            commits = self.store.list_commits(self.repo, self.branch)
+        except LookupError:  # no repo or no branch yet: nothing registered
             return []
         found = []
-        for info in self.store.list_commits(self.repo, self.branch):
+        for info in commits:
             card = info.metadata or {}
             if card.get("kind") != CARD_KIND:
                 continue

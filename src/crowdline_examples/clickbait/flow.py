@@ -71,6 +71,11 @@ def set_up(workspace: Workspace, *, backend: str = "simulated",
         name = spec.stem.split("-", 1)[1]
         if name not in known:
             workspace.pipelines.create_pipeline(spec)
+        # An empty first commit on the output branch lets the `dataset` union start from
+        # the seed labels before any batch has been aggregated.
+        if not any(b.name == "master" for b in store.list_branches(name)):
+            with store.commit(name, "master", message="empty start", origin="auto"):
+                pass
 
 
 def commit_batch(workspace: Workspace, batch_csv: Path, *, truth_column: str = "truth"):  # type: ignore[no-untyped-def]

@@ -39,8 +39,9 @@ def label_batch(inputs: dict[str, Path], output: Path) -> None:
         pool = _pool_for_batch(workspace, batch_dir.name)
         task_rows = _ensure_tasks(workspace, pool.id, human_rows)
         crowd = workspace.crowd
-        if crowd.get_pool(pool.id).status != "CLOSED":
-            if crowd.get_pool(pool.id).status != "OPEN":
+        pool = crowd.get_pool(pool.id)
+        if pool.status == "OPEN" or pool.last_started is None:  # new pools start CLOSED
+            if pool.status != "OPEN":
                 crowd.open_pool(pool.id)
             run_crowd_backend(workspace, pool.id)
             if not crowd.is_pool_complete(pool.id):

@@ -13,7 +13,6 @@ from typing import Any
 import pandas as pd
 
 from crowdline.workspace import Workspace
-from crowdline_examples.clickbait.aggregate import human_answers  # noqa: F401  (documented reuse)
 from crowdline_examples.clickbait.flow import simulation_truth
 
 
