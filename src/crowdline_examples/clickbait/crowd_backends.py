@@ -1,0 +1,82 @@
+"""Who labels a pool: the simulated crowd (demo, benchmarks) or people in the web UI.
+
+`config/crowd.json` says which (`backend`): "simulated" runs the configured synthetic
+annotators on the pool right away, in process; "builtin" does nothing here — people label in
+the web UI (`crowdline serve`) and the label step waits for them.
+
+The simulated annotators keep their identity across pools (found by name), so a ban at
+project scope follows them from batch to batch, and their answers are seeded per pool so a
+resumed run answers the same way.
+"""
+
+from __future__ import annotations
+
+import json
+import random
+from typing import Any
+
+from crowdline.crowd import Crowd
+from crowdline.crowd.simulate import (
+    InProcessRunner,
+    SimulatedClock,
+    SimulatedWorker,
+    WorkerProfile,
+    truth_from_column,
+)
+from crowdline.errors import InvalidInput
+from crowdline.workspace import Workspace
+from crowdline_examples.clickbait.flow import simulation_truth
+
+BACKENDS = ("simulated", "builtin")
+NAME_PREFIX = "sim-"
+
+
+def run_crowd_backend(workspace: Workspace, pool_id: str) -> None:
+    config = json.loads(workspace.store.get_file("config", "master", "/crowd.json"))
+    backend = config.get("backend", "builtin")
+    if backend not in BACKENDS:
+        raise InvalidInput(f"crowd.json names an unknown backend {backend!r}",
+                           hint=f"use one of {', '.join(BACKENDS)}")
+    if backend == "simulated":
+        simulate_pool(workspace, pool_id, config)
+
+
+def _profile(spec: dict[str, Any], *, in_training: bool) -> WorkerProfile:
+    seconds = float(spec.get("seconds_per_task", 5.0))
+    if spec.get("kind") in ("spammer", "random"):
+        # A spammer passes the exam carefully, then clicks at random in the real pool.
+        if in_training:
+            return WorkerProfile("good", accuracy=0.95, median_seconds=5.0)
+        return WorkerProfile("random", median_seconds=seconds, sigma=0.2)
+    kind = "mediocre" if spec.get("kind") == "mediocre" else "good"
+    return WorkerProfile(kind, accuracy=float(spec.get("accuracy", 0.9)),
+                         median_seconds=seconds)
+
+
+def simulated_workers(crowd: Crowd, config: dict[str, Any], pool_id: str, *,
+                      in_training: bool) -> list[SimulatedWorker]:
+    by_name = {w.name: w for w in crowd.list_workers()}
+    seed = config.get("random_seed", 0)
+    workers = []
+    for spec in config["workers"]:
+        name = NAME_PREFIX + spec["name"]
+        worker = by_name.get(name) or crowd.invite_worker(name)[0]
+        workers.append(SimulatedWorker(
+            id=worker.id, name=name, token="", profile=_profile(spec, in_training=in_training),
+            rng=random.Random(f"{seed}/{pool_id}/{name}"),
+        ))
+    return workers
+
+
+def simulate_pool(workspace: Workspace, pool_id: str, config: dict[str, Any]) -> None:
+    """Let the configured synthetic annotators do the training pool, then this pool."""
+    clock = SimulatedClock()
+    crowd = Crowd(engine=workspace.engine, store=workspace.store, clock=clock)
+    truth = truth_from_column(simulation_truth(workspace), "headline")
+    requirement = crowd.get_pool(pool_id).training_requirement or {}
+    training_pool_id = requirement.get("training_pool_id")
+    if training_pool_id:
+        trainees = simulated_workers(crowd, config, training_pool_id, in_training=True)
+        InProcessRunner(crowd, trainees, truth, clock=clock).run(str(training_pool_id))
+    workers = simulated_workers(crowd, config, pool_id, in_training=False)
+    InProcessRunner(crowd, workers, truth, clock=clock).run(pool_id)
