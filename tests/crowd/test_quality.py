@@ -251,3 +251,36 @@ def test_approve_all_when_golden_is_good(crowd: Crowd) -> None:
     assert crowd.get_assignment(first).status == "SUBMITTED"
     second = _label_suite(crowd, worker.id, pool_id, honest=True)
     assert {crowd.get_assignment(a).status for a in (first, second)} == {"ACCEPTED"}
+
+
+def test_dynamic_overlap_asks_one_more_only_while_a_task_is_uncertain(crowd: Crowd) -> None:
+    pytest.importorskip("crowdline.aggregate.dynamic_overlap")
+    skill = crowd.create_skill("weight")
+    project = crowd.create_project(project_config())
+    pool = crowd.create_pool(pool_config(
+        project.id, mixer_config={"real_tasks_count": 1},
+        defaults={"default_overlap_for_new_tasks": 2},
+        dynamic_overlap_config={"type": "BASIC", "max_overlap": 4, "min_confidence": 0.85,
+                                "answer_weight_skill_id": skill.id,
+                                "fields": [{"name": "category"}]}))
+    agreed, disputed = crowd.create_tasks(real_tasks(pool.id, 2), open_pool=True).items.values()
+    workers = [crowd.invite_worker(f"w{i}")[0] for i in range(5)]
+    for worker in workers:
+        crowd.set_worker_skill(worker.id, skill.id, 90)
+
+    def label(worker_id: str, task_id: str, value: str) -> None:
+        suite = crowd.request_assignment(worker_id, pool.id)
+        assert [t["id"] for t in suite.tasks] == [task_id]
+        crowd.submit_assignment(worker_id, suite.id, [answer(value)])
+
+    label(workers[0].id, agreed.id, LABELS[0])
+    label(workers[1].id, agreed.id, LABELS[0])  # two 90 % workers agree: 98.8 % -> done
+    assert crowd.get_task(agreed.id).overlap == 2
+    label(workers[0].id, disputed.id, LABELS[0])
+    label(workers[1].id, disputed.id, LABELS[1])  # a tie: one more answer is needed
+    assert crowd.get_task(disputed.id).overlap == 3
+    assert not crowd.is_pool_complete(pool.id)
+    label(workers[2].id, disputed.id, LABELS[0])
+    assert crowd.get_task(disputed.id).overlap == 3  # 2 of 3 at 90 %: 90 % >= 85 %
+    assert crowd.is_pool_complete(pool.id)
+    assert crowd.request_assignment(workers[3].id, pool.id) is None
