@@ -3,10 +3,16 @@
 from __future__ import annotations
 
 import numpy as np
+import pandas as pd
 import pytest
 
-from crowdline.errors import CrowdlineError, InvalidInput, ModelVersionNotFound
-from crowdline.model import ModelRegistry, Router, TextClassifier
+from crowdline.errors import (
+    BadTrainingData,
+    CrowdlineError,
+    InvalidInput,
+    ModelVersionNotFound,
+)
+from crowdline.model import ModelRegistry, Router, TextClassifier, retrain
 from crowdline.workspace import Workspace
 
 TEXTS = ["goal team cup", "match striker goal", "league coach season", "bank profit rates",
@@ -94,3 +100,33 @@ def test_routing_decisions_say_who_labeled_each_item_and_which_model(
         registry.record_decisions(unregistered)
     with pytest.raises(InvalidInput, match="no routing decisions"):
         registry.record_decisions([])
+
+
+def test_retrain_registers_a_version_naming_the_dataset_commit(workspace: Workspace) -> None:
+    store = workspace.store
+    store.create_repo("dataset")
+    rows = pd.DataFrame({"headline": TEXTS * 2, "label": LABELS * 2})
+    with store.commit("dataset", message="labels") as writer:
+        writer.put_file("/part-1.csv", rows.iloc[:18].to_csv(index=False).encode())
+        writer.put_file("/part-2.csv", rows.iloc[18:].to_csv(index=False).encode())
+        first_data = writer.id
+    version = retrain(store, text_column="headline", thresholds={"route": 0.9})
+    assert version.version == 1
+    assert version.training_data == f"dataset@{first_data}"
+    assert version.metrics["n_train"] == 36
+    assert version.metrics["accuracy"] == 1.0
+    assert version.thresholds == {"route": 0.9}
+    model = ModelRegistry(store).load()
+    assert model.predict(["striker goal cup"])[0] == "sport"
+
+    # New labels on the branch: the next version names the new commit.
+    with store.commit("dataset", message="more") as writer:
+        writer.put_file("/part-3.csv", b"headline,label\nrates bond,finance\n")
+        second_data = writer.id
+    assert retrain(store, text_column="headline").training_data == f"dataset@{second_data}"
+
+    with pytest.raises(BadTrainingData, match="no column"):
+        retrain(store, text_column="title")
+    with pytest.raises(BadTrainingData, match="no files match"):
+        retrain(store, pattern="/labels/*.csv", text_column="headline")
+    assert [v.version for v in ModelRegistry(store).versions()] == [1, 2]

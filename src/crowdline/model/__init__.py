@@ -15,6 +15,7 @@ from crowdline.model.protocol import Model, check_training_data
 from crowdline.model.registry import DecisionRecord, ModelRegistry, ModelVersion
 from crowdline.model.routing import Router, RoutingDecision, decisions_frame, route_counts
 from crowdline.model.text import TextClassifier
+from crowdline.model.training import read_labeled, retrain
 
 __all__ = [
     "AccuracyEstimate",
@@ -33,6 +34,8 @@ __all__ = [
     "decisions_frame",
     "evaluate",
     "expected_calibration_error",
+    "read_labeled",
+    "retrain",
     "route_counts",
     "wilson_interval",
 ]

@@ -89,7 +89,7 @@ class ModelRegistry:
         provenance = []
         training_ref = None
         if training_data is not None:
-            data_repo, data_commit = _parse_ref(training_data)
+            data_repo, data_commit = parse_commit_ref(training_data)
             # Resolve first: a typo must fail before anything is written.
             info = self.store.inspect_commit(data_repo, data_commit)
             provenance = [(data_repo, info.id)]
@@ -145,7 +145,7 @@ class ModelRegistry:
         ]
         provenance = [(self.repo, by_version[v].commit_id) for v in used]
         if source is not None:
-            source_repo, source_commit = _parse_ref(source)
+            source_repo, source_commit = parse_commit_ref(source)
             provenance.insert(0, (source_repo, self.store.inspect_commit(source_repo,
                                                                         source_commit).id))
         self._ensure_repo(repo)
@@ -200,7 +200,7 @@ class ModelRegistry:
             )
         if version is None:
             return versions[-1]
-        for candidate in versions:
+        for candidate in reversed(versions):  # the latest commit wins a (rare) version clash
             if candidate.version == version:
                 return candidate
         raise ModelVersionNotFound(
@@ -247,7 +247,7 @@ def _model_bytes(model: Model) -> bytes:
         return target.read_bytes()
 
 
-def _parse_ref(ref: str | tuple[str, str]) -> tuple[str, str]:
+def parse_commit_ref(ref: str | tuple[str, str]) -> tuple[str, str]:
     if isinstance(ref, tuple) and len(ref) == 2:
         return str(ref[0]), str(ref[1])
     if isinstance(ref, str) and ref.count("@") == 1 and all(ref.split("@")):
