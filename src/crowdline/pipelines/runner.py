@@ -212,26 +212,33 @@ class JobRunner:
         finished = {r.datum_id: r.outputs for r in results if r.state == DatumState.SUCCESS}
         staging_name = self.staging.write(job.pipeline, finished) if finished else None
         now = utcnow()
+        rows = []
+        for result in results:
+            state = DatumState(result.state)
+            success = state == DatumState.SUCCESS
+            waiting = state == DatumState.WAITING
+            rows.append({
+                "b_job": job.id, "b_datum": result.datum_id, "state": state.value,
+                "tries": result.tries, "log": result.log, "error": result.error or None,
+                "duration": result.duration,
+                "outputs": [path for path, _ in result.outputs] if success else None,
+                "staging": staging_name if success else None,
+                "wait_condition": result.wait_condition if waiting else None,
+                "wait_params": result.wait_params if waiting else None,
+                "finished_at": None if waiting else now,
+            })
+            report.datums_processed += success
+            report.datums_failed += state == DatumState.FAILED
+        # Every result state (success, failed, waiting) is entered from pending or running.
+        sources = sorted(set(sources_of_datum(DatumState.SUCCESS))
+                         & set(sources_of_datum(DatumState.FAILED))
+                         & set(sources_of_datum(DatumState.WAITING)))
+        statement = t.datums.update().where(
+            t.datums.c.job_id == sa.bindparam("b_job"),
+            t.datums.c.datum_id == sa.bindparam("b_datum"),
+            t.datums.c.state.in_(sources))
         with self.engine.begin() as conn:
-            for result in results:
-                state = DatumState(result.state)
-                values: dict[str, Any] = {
-                    "state": state.value, "tries": result.tries, "log": result.log,
-                    "error": result.error or None, "duration": result.duration,
-                }
-                if state == DatumState.SUCCESS:
-                    values.update(outputs=[path for path, _ in result.outputs],
-                                  staging=staging_name, finished_at=now)
-                elif state == DatumState.WAITING:
-                    values.update(wait_condition=result.wait_condition,
-                                  wait_params=result.wait_params)
-                else:
-                    values.update(finished_at=now)
-                conn.execute(t.datums.update().where(
-                    t.datums.c.job_id == job.id, t.datums.c.datum_id == result.datum_id,
-                    t.datums.c.state.in_(sources_of_datum(state))).values(**values))
-                report.datums_processed += state == DatumState.SUCCESS
-                report.datums_failed += state == DatumState.FAILED
+            conn.execute(statement, rows)
             conn.execute(t.jobs.update().where(t.jobs.c.id == job.id).values(heartbeat_at=now))
 
     # -- finishing ----------------------------------------------------------------------------

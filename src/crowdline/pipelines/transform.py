@@ -172,15 +172,22 @@ def _run_one(workspace: Any, settings: dict[str, Any], task: DatumTask) -> Datum
 
 def _materialise(workspace: Any, task: DatumTask, root: Path) -> dict[str, Path]:
     store = workspace.store
+    # Blobs are content-addressed and the datum already names each file's hash, so the
+    # content is read straight from the object store (no metadata query per file).
+    blobs = getattr(store, "blobs", None)
     inputs: dict[str, Path] = {}
     for part in task.parts:
         folder = root / part["name"]
         folder.mkdir(exist_ok=True)
         inputs[part["name"]] = folder
-        for path, _hash, _size in part["files"]:
+        for path, digest, _size in part["files"]:
             target = folder / path.lstrip("/")
             target.parent.mkdir(parents=True, exist_ok=True)
-            target.write_bytes(store.get_file(part["repo"], part["commit"], path))
+            if blobs is not None and digest:
+                data = blobs.get(digest)
+            else:
+                data = store.get_file(part["repo"], part["commit"], path)
+            target.write_bytes(data)
     return inputs
 
 
