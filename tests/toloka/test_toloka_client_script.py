@@ -11,6 +11,7 @@ from __future__ import annotations
 import datetime as dt
 import decimal
 import random
+import time
 from typing import Any
 
 import httpx
@@ -140,6 +141,16 @@ class SimulatedCrowd:
         return {"submitted": submitted, "skips": skips}
 
 
+def wait_pool(client: Any, pool_id: str, *, polls: int = 20) -> Any:
+    pool = client.get_pool(pool_id)
+    for _ in range(polls):
+        if pool.is_closed():
+            return pool
+        time.sleep(0.2)
+        pool = client.get_pool(pool_id)
+    raise AssertionError(f"pool {pool_id} is still open after {polls} polls")
+
+
 @pytest.mark.slow
 def test_requester_script_end_to_end(toloka_server: Any) -> None:
     client = toloka_server.client()
@@ -215,6 +226,8 @@ def test_requester_script_end_to_end(toloka_server: Any) -> None:
     assert opened.last_started is not None
 
     stats = sim.work(pool.id, names, skipper="skipper")
+    # The seed's wait_pool: poll until the pool closes by itself once every task is done.
+    assert wait_pool(client, pool.id).last_close_reason.value == "COMPLETED"
     assert stats["submitted"]["outsider"] == 0  # filtered out by the skill filter
     assert stats["skips"] == 3  # banned from the pool after three skips in a row
 

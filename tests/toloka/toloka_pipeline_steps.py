@@ -59,12 +59,12 @@ def label_with_toloka(inputs: dict[str, Path], output: Path) -> None:
             [{"input_values": {"headline": h},
               "known_solutions": [{"output_values": {"category": label}}]}
              for h, label in HONEYPOTS.items()])
-        backend.open_pool(pool_id)
         if not backend.is_pool_complete(pool_id):
+            backend.open_pool(pool_id)
             raise WaitFor("crowdline.crowd.toloka_backend:pool_complete", pool_id=pool_id)
         answers = backend.answers_frame(pool_id, include_banned=False)
         answers[["task", "worker", "label", "input:headline"]].to_csv(
             output / f"{path.stem}.answers.csv", index=False)
         backend.bans(pool_id)[["worker", "scope", "reason"]].to_csv(
             output / f"{path.stem}.bans.csv", index=False)
-        backend.close_pool(pool_id)
+        backend.close_pool(pool_id)  # already closed by itself when complete: a no-op

@@ -9,8 +9,8 @@ by private name, tasks once), so a retried or resumed datum never duplicates wor
     project_id = backend.ensure_project(project_json)
     pool_id = backend.ensure_pool(project_id, pool_json)
     backend.upload_tasks(pool_id, tasks, honeypots)
-    backend.open_pool(pool_id)
-    if not backend.is_pool_complete(pool_id):
+    if not backend.is_pool_complete(pool_id):        # a rerun after the wait skips this
+        backend.open_pool(pool_id)
         raise WaitFor("crowdline.crowd.toloka_backend:pool_complete", pool_id=pool_id)
     answers = backend.answers_frame(pool_id); bans = backend.bans(pool_id)
 

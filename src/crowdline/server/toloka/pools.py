@@ -33,6 +33,25 @@ def pool_config(body: Any) -> dict[str, Any]:
     return without(body, *_READ_ONLY)
 
 
+def _answered(crowd: Any, pool_id: str) -> bool:
+    return any(crowd.list_assignments(pool_id=pool_id, status=status, limit=1)
+               for status in ("SUBMITTED", "ACCEPTED"))
+
+
+def pool_json(crowd: Any, pool: Any) -> dict[str, Any]:
+    """A pool as Toloka shows it. Toloka closes a pool by itself once every task is done
+    (``last_close_reason: COMPLETED``), and scripts poll ``get_pool`` for that; crowdline
+    applies that rule here, when the pool is read through this API."""
+    complete = pool.status != "ARCHIVED" and crowd.is_pool_complete(pool.id) \
+        and _answered(crowd, pool.id)
+    if pool.status == "OPEN" and complete:
+        pool = crowd.close_pool(pool.id)
+    data = toloka_json(pool)
+    if pool.status != "OPEN" and data.get("last_stopped"):
+        data["last_close_reason"] = "COMPLETED" if complete else "MANUAL"
+    return data
+
+
 @router.post("/pools", status_code=201)
 async def create_pool(request: Request) -> dict[str, Any]:
     unknown = sorted(set(request.query_params) - {"storage_key"})
@@ -48,14 +67,15 @@ def find_pools(request: Request) -> dict[str, Any]:
     crowd = crowd_of(request)
     query = request.query_params
     pools = crowd.list_pools(project_id=query.get("project_id"), status=query.get("status"))
-    items = [toloka_json(p) for p in pools]
+    items = [pool_json(crowd, p) for p in pools]
     return search(items, query, equal=("status", "project_id"),
                   compare={"id": str, "created": dt.datetime, "last_started": dt.datetime})
 
 
 @router.get("/pools/{pool_id}")
 def get_pool(pool_id: str, request: Request) -> dict[str, Any]:
-    return toloka_json(crowd_of(request).get_pool(pool_id))
+    crowd = crowd_of(request)
+    return pool_json(crowd, crowd.get_pool(pool_id))
 
 
 @router.put("/pools/{pool_id}")
