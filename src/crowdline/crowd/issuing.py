@@ -62,7 +62,7 @@ def _unseen(worker_key: int) -> sa.ColumnElement[bool]:
 def _claim_real(conn: sa.Connection, pool_key: int, worker_key: int, count: int) -> list[int]:
     c = t.tasks.c
     query = (sa.select(c.id).where(c.pool_id == pool_key, c.kind == "REAL",
-                                   c.available.is_(True), _unseen(worker_key))
+                                   c.available == sa.true(), _unseen(worker_key))
              .order_by(c.id).limit(count).with_for_update(skip_locked=True, of=t.tasks))
     candidates = conn.execute(query).scalars().all()
     if not candidates:

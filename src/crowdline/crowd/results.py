@@ -28,7 +28,7 @@ def is_pool_complete(conn: sa.Connection, pool_id: str) -> bool:
     pool_key = int(get_pool(conn, pool_id).id)
     c, s = t.tasks.c, t.assignments.c
     open_task = conn.execute(sa.select(c.id).where(
-        c.pool_id == pool_key, c.kind == "REAL", c.available.is_(True),
+        c.pool_id == pool_key, c.kind == "REAL", c.available == sa.true(),
         c.overlap.is_not(None)).limit(1)).first()
     if open_task is not None:
         return False
