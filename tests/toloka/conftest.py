@@ -44,10 +44,12 @@ class TolokaServer:
 
 
 @pytest.fixture
-def toloka_server(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[TolokaServer]:
+def toloka_server(tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
+                  database_url: str) -> Iterator[TolokaServer]:
+    """The server on a fresh workspace, once on SQLite and once on PostgreSQL."""
     for key in ("CROWDLINE_HOME", "CROWDLINE_DATABASE_URL", "CROWDLINE_STORAGE_URL"):
         monkeypatch.delenv(key, raising=False)
-    workspace = Workspace.init(tmp_path / "ws")
+    workspace = Workspace.init(tmp_path / "ws", database_url=database_url)
     token = workspace.crowd.create_requester_token("toloka-test")
     port = free_port()
     server = uvicorn.Server(uvicorn.Config(build_app(workspace), host="127.0.0.1", port=port,

@@ -19,6 +19,7 @@ CONDITION = "crowdline.crowd.toloka_backend:pool_complete"
 
 
 @pytest.mark.slow
+@pytest.mark.parametrize("database_url", ["sqlite"], indirect=True)  # the API runs on both
 def test_labeling_datum_waits_on_toloka_and_resumes(
         toloka_server: Any, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     path = os.pathsep.join(p for p in (str(STEPS_DIR), os.environ.get("PYTHONPATH")) if p)
