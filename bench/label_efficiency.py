@@ -13,8 +13,9 @@ spammers, two ways:
     and the model is retrained on all human labels between batches.
 
 The truth is the data set's label. Workers' skills are estimated from control (honeypot) items
-before labeling, with the dynamic-overlap formula's smoothing; both policies pay the same
-control judgments, reported separately.
+before labeling, with the dynamic-overlap formula's smoothing, and workers below the honeypot
+bar are banned (a pool's quality-control rule); both policies pay the same control judgments,
+reported separately, and get the same banned crowd.
 
     python bench/label_efficiency.py [--rows N] [--batch-size 1000] [--threshold 0.9]
 
@@ -125,11 +126,12 @@ def honeypot_accuracy(crowd: Crowd, control_per_worker: int, n_classes: int) -> 
 # -- (a) fixed overlap 5, Dawid-Skene ---------------------------------------------------------
 
 
-def fixed_overlap(truth: np.ndarray, crowd: Crowd, classes: list[str], overlap: int,
-                  ds_iterations: int) -> dict:
+def fixed_overlap(truth: np.ndarray, crowd: Crowd, active: np.ndarray, classes: list[str],
+                  overlap: int, ds_iterations: int) -> dict:
     n_items = len(truth)
-    # `overlap` distinct workers per item: the first columns of a random permutation per row.
-    workers = np.argsort(crowd.rng.random((n_items, crowd.size)), axis=1)[:, :overlap]
+    # `overlap` distinct active workers per item: the first columns of a random permutation.
+    picks = np.argsort(crowd.rng.random((n_items, len(active))), axis=1)[:, :overlap]
+    workers = active[picks]
     items = np.repeat(np.arange(n_items), overlap)
     answers = crowd.answer(workers.ravel(), truth[items])
     frame = pd.DataFrame({"task": items, "worker": workers.ravel(),
@@ -158,10 +160,11 @@ class OverlapPolicy:
     min_confidence: float
 
 
-def label_by_people(truth_index: int, prior: dict | None, crowd: Crowd, accuracies: np.ndarray,
-                    classes: list[str], policy: OverlapPolicy) -> tuple[str, int]:
+def label_by_people(truth_index: int, prior: dict | None, crowd: Crowd, active: np.ndarray,
+                    accuracies: np.ndarray, classes: list[str],
+                    policy: OverlapPolicy) -> tuple[str, int]:
     """Ask distinct workers one at a time until the posterior is confident or max overlap."""
-    order = crowd.rng.permutation(crowd.size)
+    order = crowd.rng.permutation(active)
     labels: list[str] = []
     skills: list[float] = []
     while True:
@@ -177,8 +180,8 @@ def label_by_people(truth_index: int, prior: dict | None, crowd: Crowd, accuraci
     return max(posterior, key=posterior.get), len(labels)
 
 
-def with_model(items: pd.DataFrame, truth: np.ndarray, crowd: Crowd, accuracies: np.ndarray,
-               classes: list[str], args: argparse.Namespace) -> dict:
+def with_model(items: pd.DataFrame, truth: np.ndarray, crowd: Crowd, active: np.ndarray,
+               accuracies: np.ndarray, classes: list[str], args: argparse.Namespace) -> dict:
     policy = OverlapPolicy(args.min_overlap, args.max_overlap, args.min_confidence)
     # Audit labels judge the model, so they are asked of two people at least, with no prior.
     audit_policy = OverlapPolicy(max(2, args.min_overlap), args.max_overlap,
@@ -193,7 +196,8 @@ def with_model(items: pd.DataFrame, truth: np.ndarray, crowd: Crowd, accuracies:
     # Seed set: people only, no prior.
     seed_rows = range(min(args.seed_size, len(items)))
     for row in seed_rows:
-        final[row], asked = label_by_people(truth[row], None, crowd, accuracies, classes, policy)
+        final[row], asked = label_by_people(truth[row], None, crowd, active, accuracies,
+                                                classes, policy)
         labeled_by[row] = "human"
         judgments += asked
         human_rows.append(row)
@@ -229,8 +233,8 @@ def with_model(items: pd.DataFrame, truth: np.ndarray, crowd: Crowd, accuracies:
                 prior = {label: float(p)
                          for label, p in zip(model_classes, row_probabilities, strict=True)}
                 item_policy = policy
-            final[row], asked = label_by_people(truth[row], prior, crowd, accuracies, classes,
-                                                item_policy)
+            final[row], asked = label_by_people(truth[row], prior, crowd, active, accuracies,
+                                                classes, item_policy)
             labeled_by[row] = "human"
             batch_judgments += asked
             human_rows.append(row)
@@ -283,6 +287,8 @@ def main() -> None:
     parser.add_argument("--spammers", type=float, default=0.2, help="share of spammers")
     parser.add_argument("--mediocre", type=float, default=0.3, help="share of mediocre workers")
     parser.add_argument("--control", type=int, default=20, help="honeypots per worker")
+    parser.add_argument("--ban-below", type=float, default=0.6,
+                        help="honeypot accuracy below which a worker is banned (both policies)")
     parser.add_argument("--overlap", type=int, default=5, help="fixed overlap of policy (a)")
     parser.add_argument("--ds-iterations", type=int, default=100)
     parser.add_argument("--seed-size", type=int, default=300, help="items people label first")
@@ -308,8 +314,13 @@ def main() -> None:
     crowd = make_crowd(args.workers, len(classes), args.spammers, args.mediocre,
                        np.random.default_rng(args.seed))
     accuracies = honeypot_accuracy(crowd, args.control, len(classes))
-    baseline = fixed_overlap(truth, crowd, classes, args.overlap, args.ds_iterations)
-    ours = with_model(items, truth, crowd, accuracies, classes, args)
+    # Both policies ban workers below the honeypot bar, as a Toloka pool's QC rule would.
+    active = np.flatnonzero(accuracies >= args.ban_below)
+    if len(active) < max(args.overlap, args.max_overlap):
+        sys.exit(f"only {len(active)} workers pass the honeypot bar {args.ban_below}: "
+                 "add workers or lower --ban-below")
+    baseline = fixed_overlap(truth, crowd, active, classes, args.overlap, args.ds_iterations)
+    ours = with_model(items, truth, crowd, active, accuracies, classes, args)
     result = {
         "benchmark": "label_efficiency",
         "data": source,
@@ -319,6 +330,10 @@ def main() -> None:
             "workers": crowd.size,
             "kinds": {kind: crowd.kinds.count(kind) for kind in ("good", "mediocre", "spammer")},
             "control_judgments": crowd.size * args.control,
+            "ban_below": args.ban_below,
+            "banned_by_kind": {kind: sum(1 for a, k in zip(accuracies, crowd.kinds, strict=True)
+                                         if k == kind and a < args.ban_below)
+                               for kind in ("good", "mediocre", "spammer")},
             "honeypot_accuracy_by_kind": {
                 kind: round(float(np.mean([a for a, k in zip(accuracies, crowd.kinds,
                                                               strict=True) if k == kind])), 3)
