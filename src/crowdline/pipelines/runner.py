@@ -236,7 +236,8 @@ class JobRunner:
         statement = t.datums.update().where(
             t.datums.c.job_id == sa.bindparam("b_job"),
             t.datums.c.datum_id == sa.bindparam("b_datum"),
-            t.datums.c.state.in_(sources))
+            # constants inline: executemany cannot expand an IN list parameter
+            t.datums.c.state.in_([sa.literal_column(f"'{state}'") for state in sources]))
         with self.engine.begin() as conn:
             conn.execute(statement, rows)
             conn.execute(t.jobs.update().where(t.jobs.c.id == job.id).values(heartbeat_at=now))
