@@ -21,6 +21,7 @@ import blake3
 from crowdline.errors import BackendUnavailable, ConfigError, FileNotFound
 
 _CHUNK = 1 << 20
+_IN_MEMORY = 16 << 20  # smaller files are hashed and written from memory
 _tmp_counter = itertools.count()
 
 
@@ -43,7 +44,7 @@ class BlobStore:
     def put_stream(self, stream: BinaryIO) -> tuple[str, int]:
         return self.put_bytes(stream.read())
 
-    def put_local_file(self, path: Path) -> tuple[str, int]:
+    def put_local_file(self, path: Path | str) -> tuple[str, int]:
         with open(path, "rb") as handle:
             return self.put_stream(handle)
 
@@ -113,11 +114,12 @@ class LocalBlobStore(BlobStore):
                 os.unlink(tmp)
         return digest, size
 
-    def put_local_file(self, path: Path) -> tuple[str, int]:
-        if os.path.getsize(path) <= 16 * _CHUNK:
-            with open(path, "rb") as handle:
-                return self.put_bytes(handle.read())
+    def put_local_file(self, path: Path | str) -> tuple[str, int]:
         with open(path, "rb") as handle:
+            data = handle.read(_IN_MEMORY + 1)
+            if len(data) <= _IN_MEMORY:
+                return self.put_bytes(data)
+            handle.seek(0)
             return self.put_stream(handle)
 
     def get(self, digest: str) -> bytes:

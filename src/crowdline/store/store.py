@@ -9,8 +9,10 @@
 
 from __future__ import annotations
 
+import concurrent.futures
 import contextlib
 import datetime as dt
+import os
 import uuid
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from pathlib import Path
@@ -53,6 +55,7 @@ from crowdline.store.tables import (
 )
 
 _BATCH = 2000
+_THREADS = 4
 _IN_CHUNK = 500
 
 
@@ -464,23 +467,23 @@ class Store(StoreReading):
         self._check_writable(repo, commit_id)
         if local.is_file():
             target = dest.rstrip("/") + "/" + local.name if dest.endswith("/") else dest
-            pairs = [(local, paths.normalize_path(target))]
+            pairs = [(str(local), paths.normalize_path(target))]
         else:
             base = paths.normalize_path(dest, allow_root=True).rstrip("/")
-            pairs = sorted((f, f"{base}/{f.relative_to(local).as_posix()}")
-                           for f in local.rglob("*") if f.is_file())
-            pairs = [(f, paths.normalize_path(p)) for f, p in pairs]
-        for start in range(0, len(pairs), _BATCH):
-            batch = pairs[start:start + _BATCH]
-            if hasattr(self.blobs, "fs"):  # remote: upload a batch concurrently
-                stored = self.blobs.put_many(f.read_bytes() for f, _ in batch)
-            else:
-                stored = [self.blobs.put_local_file(f) for f, _ in batch]
-            self._stage(repo, commit_id, [self._put_row(p, digest, size)
-                                          for (_, p), (digest, size) in zip(batch, stored,
-                                                                            strict=True)])
-            if progress is not None:
-                progress(len(batch))
+            pairs = [(full, paths.normalize_path(f"{base}/{rel}"))
+                     for full, rel in _local_files(str(local))]
+        with concurrent.futures.ThreadPoolExecutor(_THREADS) as pool:
+            for start in range(0, len(pairs), _BATCH):
+                batch = pairs[start:start + _BATCH]
+                if hasattr(self.blobs, "fs"):  # remote: one concurrent upload per batch
+                    stored = self.blobs.put_many(Path(f).read_bytes() for f, _ in batch)
+                else:  # local: file syscalls release the GIL, so threads overlap them
+                    stored = list(pool.map(self.blobs.put_local_file, [f for f, _ in batch]))
+                self._stage(repo, commit_id, [
+                    self._put_row(p, digest, size)
+                    for (_, p), (digest, size) in zip(batch, stored, strict=True)])
+                if progress is not None:
+                    progress(len(batch))
         return len(pairs)
 
     def delete_file(self, repo: str, commit_id: str, path: str) -> None:
@@ -535,6 +538,17 @@ class CommitWriter:
 
     def delete_file(self, path: str) -> None:
         self._store.delete_file(self.repo, self.id, path)
+
+
+def _local_files(root: str) -> list[tuple[str, str]]:
+    """(full path, "/"-separated path relative to ``root``) of every file, sorted."""
+    found: list[tuple[str, str]] = []
+    for folder, dirs, files in os.walk(root):
+        dirs.sort()
+        rel = os.path.relpath(folder, root).replace(os.sep, "/")
+        prefix = "" if rel == "." else rel + "/"
+        found.extend((os.path.join(folder, name), prefix + name) for name in sorted(files))
+    return found
 
 
 def _chunks(items: Sequence[Any], size: int = _IN_CHUNK) -> Iterator[Sequence[Any]]:

@@ -1,0 +1,181 @@
+"""Ingest benchmark: crowdline's store beside `git add -A && git commit` and `dvc add`.
+
+    python bench/store_ingest.py               # 100,000 files x 1 KiB, then +1,000 files
+    python bench/store_ingest.py --files 5000  # a quick run
+
+Each step runs as its own process so its peak memory (max RSS) is measured alone.
+Writes bench/results/store_ingest.json and prints a table.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import platform
+import shutil
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+RESULT = ROOT / "bench" / "results" / "store_ingest.json"
+PER_FOLDER = 1000
+
+CROWDLINE_PUT = """
+import sys
+from crowdline.workspace import Workspace
+home, repo, source, message = sys.argv[1:5]
+ws = Workspace.init(home)
+if repo not in {r.name for r in ws.store.list_repos()}:
+    ws.store.create_repo(repo)
+with ws.store.commit(repo, "master", message=message) as commit:
+    count = commit.put_local(source, "/")
+print(count)
+ws.close()
+"""
+
+
+def make_files(folder: Path, count: int, size: int, tag: str) -> None:
+    """``count`` distinct files of ``size`` bytes, PER_FOLDER to a sub-folder."""
+    for i in range(count):
+        sub = folder / f"{tag}{i // PER_FOLDER:04d}"
+        if i % PER_FOLDER == 0:
+            sub.mkdir(parents=True, exist_ok=True)
+        head = f"{tag} file {i}\n".encode()
+        (sub / f"{tag}{i:07d}.txt").write_bytes(head + os.urandom(max(0, size - len(head))))
+
+
+def measure(args: list[str], cwd: Path, env: dict[str, str] | None = None) -> tuple[float, float]:
+    """(seconds, peak RSS in MiB) of one command and the children it waits for."""
+    started = time.perf_counter()
+    process = subprocess.Popen(args, cwd=cwd, env=env, stdout=subprocess.DEVNULL,
+                               stderr=subprocess.PIPE)
+    _, status, usage = os.wait4(process.pid, 0)
+    seconds = time.perf_counter() - started
+    if os.waitstatus_to_exitcode(status) != 0:
+        raise SystemExit(f"{args} failed: {process.stderr.read().decode()[-2000:]}")
+    process.stderr.close()
+    return seconds, usage.ru_maxrss / 1024
+
+
+def copy_into(source: Path, target: Path) -> None:
+    shutil.copytree(source, target, dirs_exist_ok=True)
+
+
+class Runner:
+    def __init__(self, work: Path) -> None:
+        self.work = work
+        self.rows: list[dict[str, object]] = []
+        bin_dir = Path(sys.executable).parent
+        self.env = {**os.environ, "PATH": f"{bin_dir}:{os.environ.get('PATH', '')}",
+                    "DVC_NO_ANALYTICS": "1", "GIT_AUTHOR_NAME": "bench",
+                    "GIT_AUTHOR_EMAIL": "bench@localhost", "GIT_COMMITTER_NAME": "bench",
+                    "GIT_COMMITTER_EMAIL": "bench@localhost"}
+        for key in list(self.env):
+            if key.startswith("CROWDLINE_"):
+                del self.env[key]
+
+    def record(self, tool: str, case: str, files: int, timing: tuple[float, float]) -> None:
+        seconds, peak = timing
+        self.rows.append({"tool": tool, "case": case, "files": files,
+                          "seconds": round(seconds, 3),
+                          "files_per_s": round(files / seconds, 1),
+                          "peak_rss_mib": round(peak, 1)})
+        print(f"  {tool:10s} {case:22s} {files:>8d} files {seconds:8.2f} s", flush=True)
+
+    def crowdline(self, home: Path, repo: str, source: Path, message: str) -> tuple[float, float]:
+        return measure([sys.executable, "-c", CROWDLINE_PUT, str(home), repo, str(source),
+                        message], self.work, self.env)
+
+    def git(self, tree: Path) -> tuple[float, float]:
+        if not (tree / ".git").exists():
+            subprocess.run(["git", "init", "-q", str(tree)], check=True)
+        return measure(["sh", "-c", "git add -A && git commit -q -m ingest"], tree, self.env)
+
+    def dvc(self, project: Path) -> tuple[float, float]:
+        if not (project / ".dvc").exists():
+            subprocess.run(["dvc", "init", "-q", "--no-scm"], cwd=project, check=True,
+                           env=self.env)
+            (project / ".dvc" / "config").write_text(
+                "[core]\n    no_scm = True\n    analytics = false\n    check_update = false\n")
+        return measure(["dvc", "add", "-q", "data"], project, self.env)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--files", type=int, default=100_000, help="files in the big ingest")
+    parser.add_argument("--size", type=int, default=1024, help="bytes per file")
+    parser.add_argument("--add", type=int, default=1_000, help="files added afterwards")
+    parser.add_argument("--no-dvc", action="store_true", help="skip DVC (if not installed)")
+    parser.add_argument("--output", type=Path, default=RESULT)
+    options = parser.parse_args()
+    work = Path(tempfile.mkdtemp(prefix="crowdline-bench-"))
+    try:
+        run(options, work)
+    finally:
+        shutil.rmtree(work, ignore_errors=True)
+
+
+def run(options: argparse.Namespace, work: Path) -> None:
+    runner = Runner(work)
+    big, extra = work / "big", work / "extra"
+    print(f"making {options.files} + {options.add} files of {options.size} bytes in {work}")
+    make_files(big, options.files, options.size, "b")
+    make_files(extra, options.add, options.size, "x")
+    tools = ["crowdline", "git"] + ([] if options.no_dvc or not shutil.which(
+        "dvc", path=runner.env["PATH"]) else ["dvc"])
+
+    print(f"ingest {options.files} files into one commit")
+    home = work / "crowdline-home"
+    runner.record("crowdline", "ingest", options.files,
+                  runner.crowdline(home, "big", big, "ingest"))
+    if "git" in tools:
+        copy_into(big, work / "git-big")
+        runner.record("git", "ingest", options.files, runner.git(work / "git-big"))
+    if "dvc" in tools:
+        copy_into(big, work / "dvc-big" / "data")
+        runner.record("dvc", "ingest", options.files, runner.dvc(work / "dvc-big"))
+
+    print(f"add {options.add} files to the {options.files}-file repo and to an empty repo")
+    runner.record("crowdline", "add to big repo", options.add,
+                  runner.crowdline(home, "big", extra, "add"))
+    runner.record("crowdline", "add to empty repo", options.add,
+                  runner.crowdline(home, "small", extra, "add"))
+    if "git" in tools:
+        copy_into(extra, work / "git-big")
+        runner.record("git", "add to big repo", options.add, runner.git(work / "git-big"))
+        copy_into(extra, work / "git-small")
+        runner.record("git", "add to empty repo", options.add, runner.git(work / "git-small"))
+    if "dvc" in tools:
+        copy_into(extra, work / "dvc-big" / "data")
+        runner.record("dvc", "add to big repo", options.add, runner.dvc(work / "dvc-big"))
+        copy_into(extra, work / "dvc-small" / "data")
+        runner.record("dvc", "add to empty repo", options.add, runner.dvc(work / "dvc-small"))
+
+    report = {
+        "benchmark": "store_ingest",
+        "params": {"files": options.files, "size_bytes": options.size, "add": options.add},
+        "machine": {"cpus": os.cpu_count(), "python": platform.python_version(),
+                    "platform": platform.platform()},
+        "measured_at": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
+        "results": runner.rows,
+    }
+    options.output.parent.mkdir(parents=True, exist_ok=True)
+    options.output.write_text(json.dumps(report, indent=2) + "\n")
+    print_table(runner.rows)
+    print(f"wrote {options.output}")
+
+
+def print_table(rows: list[dict[str, object]]) -> None:
+    print(f"\n{'tool':10s} {'case':20s} {'files':>8s} {'seconds':>9s} {'files/s':>10s} "
+          f"{'peak MiB':>9s}")
+    for row in rows:
+        print(f"{row['tool']:10s} {row['case']:20s} {row['files']:>8d} {row['seconds']:>9.2f} "
+              f"{row['files_per_s']:>10.1f} {row['peak_rss_mib']:>9.1f}")
+
+
+if __name__ == "__main__":
+    main()
