@@ -18,7 +18,7 @@ def requester_token(request: Request) -> str:
         raise AuthenticationFailed(
             "missing or malformed Authorization header",
             hint="send 'Authorization: OAuth <requester token>' (or 'ApiKey <token>'); "
-                 "create a token with `crowdline crowd token create`",
+                 "create one with `crowdline token create`",
         )
     return token.strip()
 

@@ -1,0 +1,140 @@
+"""Benchmark: the Toloka-compatible API driven by the real toloka-kit client over loopback.
+
+A crowdline server (uvicorn, one process, SQLite) gets a pool of N tasks through
+``create_tasks`` (async mode), a simulated crowd answers every task once (suites of 10,
+through the crowd facade), and the client then pages the tasks and assignments, downloads the
+assignments TSV and runs a DAWID_SKENE aggregation on the server. Each step is timed.
+
+    python bench/toloka_api.py [--tasks 2000]
+
+Writes bench/results/toloka_api.json.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import platform
+import tempfile
+import threading
+import time
+from pathlib import Path
+from typing import Any
+
+import uvicorn
+from fastapi import FastAPI
+
+from crowdline.crowd.toloka_backend import import_toloka
+from crowdline.server.toloka import DOWNLOAD_PREFIX, PREFIX, download_router, router
+from crowdline.testing.ports import free_port, wait_for_port
+from crowdline.workspace import Workspace
+
+RESULTS = Path(__file__).resolve().parent / "results" / "toloka_api.json"
+
+
+def serve(workspace: Workspace) -> tuple[str, uvicorn.Server, threading.Thread]:
+    app = FastAPI()
+    app.state.workspace = workspace
+    app.include_router(router, prefix=PREFIX)
+    app.include_router(download_router, prefix=DOWNLOAD_PREFIX)
+    port = free_port()
+    server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port,
+                                           log_level="warning", lifespan="off"))
+    thread = threading.Thread(target=server.run, daemon=True)
+    thread.start()
+    if not wait_for_port(port):
+        raise RuntimeError("uvicorn did not start")
+    return f"http://127.0.0.1:{port}", server, thread
+
+
+def timed(figures: dict[str, Any], name: str, count: int, fn: Any) -> Any:
+    start = time.perf_counter()
+    result = fn()
+    seconds = time.perf_counter() - start
+    figures[name] = {"seconds": round(seconds, 3), "items": count,
+                     "items_per_second": round(count / seconds, 1) if seconds else None}
+    print(f"{name:28s} {seconds:8.2f} s  {count:7d} items")
+    return result
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--tasks", type=int, default=2000)
+    args = parser.parse_args()
+    toloka = import_toloka()
+    figures: dict[str, Any] = {}
+    with tempfile.TemporaryDirectory() as folder:
+        workspace = Workspace.init(Path(folder) / "ws")
+        url, server, thread = serve(workspace)
+        client = toloka.TolokaClient(workspace.crowd.create_requester_token("bench"), url=url)
+        project = client.create_project(toloka.Project(
+            public_name="bench", public_description="bench",
+            task_spec=toloka.project.task_spec.TaskSpec(
+                input_spec={"text": toloka.project.StringSpec()},
+                output_spec={"label": toloka.project.StringSpec(allowed_values=["a", "b"])},
+                view_spec=toloka.project.TemplateBuilderViewSpec(
+                    view=toloka.project.template_builder.TextViewV1(
+                        toloka.project.template_builder.InputData("text"))))))
+        pool = toloka.Pool(project_id=project.id, private_name="bench",
+                           may_contain_adult_content=False, reward_per_assignment=0.01,
+                           assignment_max_duration_seconds=600, auto_accept_solutions=True,
+                           defaults=toloka.Pool.Defaults(default_overlap_for_new_tasks=1))
+        pool.set_mixer_config(real_tasks_count=10, golden_tasks_count=0)
+        pool = client.create_pool(pool)
+        tasks = [toloka.Task(pool_id=pool.id, input_values={"text": f"item {i}"})
+                 for i in range(args.tasks)]
+        timed(figures, "create_tasks (async)", args.tasks,
+              lambda: client.create_tasks(tasks, allow_defaults=True, open_pool=True))
+
+        crowd = workspace.crowd
+        workers = [crowd.invite_worker(f"w{i}")[0] for i in range(5)]
+
+        def label() -> int:
+            suites = 0
+            while True:
+                progressed = False
+                for worker in workers:
+                    suite = crowd.request_assignment(worker.id, pool.id)
+                    if suite is not None:
+                        crowd.submit_assignment(worker.id, suite.id, [
+                            {"output_values": {"label": "a" if len(t["input_values"]["text"])
+                                               % 2 else "b"}} for t in suite.tasks])
+                        suites += 1
+                        progressed = True
+                if not progressed:
+                    return suites
+
+        timed(figures, "simulated crowd (facade)", args.tasks, label)
+        timed(figures, "get_tasks (pages of 500)", args.tasks,
+              lambda: list(client.get_tasks(pool_id=pool.id, batch_size=500)))
+        timed(figures, "get_assignments", args.tasks // 10,
+              lambda: list(client.get_assignments(pool_id=pool.id)))
+        frame = timed(figures, "get_assignments_df (TSV)", args.tasks,
+                      lambda: client.get_assignments_df(pool.id, status=["APPROVED"]))
+        assert len(frame) == args.tasks, len(frame)
+
+        def aggregate() -> list[Any]:
+            op = client.aggregate_solutions_by_pool(
+                type="DAWID_SKENE", pool_id=pool.id,
+                fields=[toloka.aggregation.PoolAggregatedSolutionRequest.Field(name="label")])
+            op = client.wait_operation(op, disable_progress=True)
+            return list(client.get_aggregated_solutions(op.id))
+
+        solutions = timed(figures, "aggregate DAWID_SKENE + read", args.tasks, aggregate)
+        assert len(solutions) == args.tasks
+        server.should_exit = True
+        thread.join(timeout=10)
+        workspace.close()
+    RESULTS.parent.mkdir(parents=True, exist_ok=True)
+    RESULTS.write_text(json.dumps({
+        "benchmark": "toloka_api", "tasks": args.tasks, "database": "sqlite",
+        "python": platform.python_version(), "machine": platform.machine(),
+        "note": "wall-clock on a shared 2-core machine; aggregation includes "
+                "wait_operation's 0.5 s first poll and 1 s poll interval",
+        "figures": figures,
+    }, indent=2) + "\n")
+    print(f"wrote {RESULTS}")
+
+
+if __name__ == "__main__":
+    main()
