@@ -11,6 +11,7 @@ from pipelines_helpers import contents, put, spec
 from typer.testing import CliRunner
 
 from crowdline.cli.main import app
+from crowdline.errors import BadSpec, JobNotFound
 from crowdline.testing.dask import DaskCluster
 from crowdline.workspace import Workspace
 
@@ -57,6 +58,7 @@ def test_pipeline_on_postgresql(tmp_path: Path, postgres_server) -> None:  # typ
 
 
 def test_cli_as_a_new_user_would(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Create a repo, a two-stage chain, put a file, run, inspect provenance — all via CLI."""
     monkeypatch.setenv("CROWDLINE_HOME", str(tmp_path / "ws"))
     cli = CliRunner()
 
@@ -66,29 +68,34 @@ def test_cli_as_a_new_user_would(tmp_path: Path, monkeypatch: pytest.MonkeyPatch
         return result.output
 
     ok("init")
-    ws = Workspace.open()
-    try:
-        ws.store.create_repo("raw")
-        put(ws, "raw", {"/a.txt": "hello"})
-    finally:
-        ws.close()
-    spec_file = tmp_path / "upper.yaml"
-    spec_file.write_text("pipeline: {name: upper}\n"
-                         "input: {pfs: {repo: raw, glob: '/*'}}\n"
-                         "transform: {python: 'pipelines_testkit:upper'}\n")
-    ok("pipeline", "create", "-f", str(spec_file))
+    ok("repo", "create", "raw")
+    (tmp_path / "upper.yaml").write_text("pipeline: {name: upper}\n"
+                                         "input: {pfs: {repo: raw, glob: '/*'}}\n"
+                                         "transform: {python: 'pipelines_testkit:upper'}\n")
+    (tmp_path / "count.json").write_text(json.dumps({
+        "pipeline": {"name": "count"}, "input": {"pfs": {"repo": "upper", "glob": "/*"}},
+        "transform": {"python": "pipelines_testkit:count_chars"}}))
+    ok("pipeline", "create", "-f", str(tmp_path / "upper.yaml"))
+    ok("pipeline", "create", "-f", str(tmp_path / "count.json"))
     assert "upper" in ok("pipeline", "list")
-    assert "1 succeeded" in ok("run")
-    (job,) = json.loads(ok("job", "list", "--output", "json"))
-    assert job["state"] == "success"
-    assert job["progress"] == "1/1"
-    (datum,) = json.loads(ok("datum", "list", job["id"], "-o", "json"))
+    (tmp_path / "a.txt").write_text("hello")
+    ok("put", "file", "raw@master:/a.txt", "-f", str(tmp_path / "a.txt"))
+    assert "2 succeeded" in ok("run")
+    raw = json.loads(ok("inspect", "commit", "raw@master", "-o", "json"))
+    upper = json.loads(ok("inspect", "commit", "upper@master", "-o", "json"))
+    count = json.loads(ok("inspect", "commit", "count@master", "-o", "json"))
+    assert upper["provenance"] == [{"repo": "raw", "id": raw["id"]}]
+    assert count["provenance"] == [{"repo": "upper", "id": upper["id"]}]
+    assert count["metadata"]["pipeline"] == "count"
+    jobs = json.loads(ok("job", "list", "--pipeline", "upper", "--output", "json"))
+    assert [(j["state"], j["progress"]) for j in jobs] == [("success", "1/1")]
+    (datum,) = json.loads(ok("datum", "list", jobs[0]["id"], "-o", "json"))
     assert datum["paths"] == ["raw:/a.txt"]
-    assert "upper done" in ok("job", "logs", job["id"])
+    assert "upper done" in ok("job", "logs", jobs[0]["id"])
     ok("secret", "create", "api", "token=abc")
     assert json.loads(ok("secret", "list", "-o", "json"))[0]["keys"] == ["token"]
-    bad = cli.invoke(app, ["job", "inspect", "nope"])
-    assert bad.exit_code != 0
-    bad_spec = tmp_path / "bad.yaml"
-    bad_spec.write_text("pipeline: {name: x}\n")
-    assert cli.invoke(app, ["pipeline", "create", "-f", str(bad_spec)]).exit_code != 0
+    # errors reach main() as crowdline errors, which it maps to exit codes
+    assert isinstance(cli.invoke(app, ["job", "inspect", "nope"]).exception, JobNotFound)
+    (tmp_path / "bad.yaml").write_text("pipeline: {name: x}\n")
+    bad = cli.invoke(app, ["pipeline", "create", "-f", str(tmp_path / "bad.yaml")])
+    assert isinstance(bad.exception, BadSpec)
