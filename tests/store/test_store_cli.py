@@ -106,3 +106,28 @@ def test_inspect_shows_provenance_and_errors_have_exit_codes(cli) -> None:
     cli("repo", "delete", "raw", code=5)  # labels came from it
     cli("repo", "delete", "raw", "--force")
     assert [r["name"] for r in json.loads(cli("repo", "list", "-o", "json"))] == ["labels"]
+
+
+@pytest.mark.s3
+def test_workspace_on_s3_configured_by_environment(s3_server, tmp_path: Path,
+                                                   monkeypatch: pytest.MonkeyPatch) -> None:
+    import uuid
+
+    import s3fs
+
+    prefix = f"crowdline-tests/{uuid.uuid4().hex}"
+    monkeypatch.delenv("CROWDLINE_DATABASE_URL", raising=False)
+    monkeypatch.setenv("CROWDLINE_HOME", str(tmp_path / "ws"))
+    monkeypatch.setenv("CROWDLINE_STORAGE_URL", f"s3://{prefix}")
+    monkeypatch.setenv("CROWDLINE_S3_ENDPOINT_URL", s3_server.endpoint_url)
+    monkeypatch.setenv("AWS_ACCESS_KEY_ID", s3_server.storage_options["key"])
+    monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", s3_server.storage_options["secret"])
+    runner = CliRunner()
+    for args, stdin in ((["init"], None), (["repo", "create", "raw"], None),
+                        (["put", "file", "raw@master:/a.txt", "-f", "-"], b"on s3")):
+        result = runner.invoke(app, args, input=stdin)
+        assert result.exit_code == 0, result.output
+    assert runner.invoke(app, ["get", "file", "raw@master:/a.txt"]).stdout == "on s3"
+    fs = s3fs.S3FileSystem(skip_instance_cache=True, **s3_server.storage_options)
+    assert len(fs.find(f"{prefix}/blake3")) == 1
+    assert not (tmp_path / "ws" / "objects").exists()
