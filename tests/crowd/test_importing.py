@@ -112,10 +112,12 @@ def test_tsv_json_and_jsonl_task_files(crowd: Crowd) -> None:
     tasks = [{"input_values": {"headline": "json one"}, "overlap": 2},
              {"input_values": {"headline": "json two"}, "infinite_overlap": True}]
     assert len(crowd.import_task_file(pool.id, json.dumps(tasks)).items) == 2
+    long_line = json.dumps([{"input_values": {"headline": "x" * 400}}])  # not a file name
+    assert len(crowd.import_task_file(pool.id, long_line).items) == 1
     jsonl = "\n".join(json.dumps(t) for t in tasks)
     assert len(crowd.import_task_file(pool.id, jsonl, format="jsonl").items) == 2
     overlaps = [t.overlap for t in crowd.list_tasks(pool.id)]
-    assert overlaps == [5, 3, 2, None, 2, None]
+    assert overlaps == [5, 3, 2, None, 3, 2, None]
 
 
 def test_an_unknown_column_is_refused_by_name(crowd: Crowd) -> None:

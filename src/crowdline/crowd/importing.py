@@ -21,10 +21,18 @@ from crowdline.errors import InvalidInput, Unsupported
 FORMATS = ("csv", "tsv", "json", "jsonl")
 
 
+def _is_path(text: str) -> bool:
+    if "\n" in text or len(text) > 4096:
+        return False
+    try:
+        return Path(text).is_file()
+    except (OSError, ValueError):  # a name too long for the file system is text, not a path
+        return False
+
+
 def read_source(data: bytes | str | Path) -> tuple[str, str | None]:
     """(text, suffix) of a path, bytes or text."""
-    if isinstance(data, Path) or (isinstance(data, str) and "\n" not in data
-                                  and len(data) < 4096 and Path(data).is_file()):
+    if isinstance(data, Path) or (isinstance(data, str) and _is_path(data)):
         path = Path(data)
         if not path.is_file():
             raise InvalidInput(f"task file {path} does not exist")
