@@ -100,3 +100,7 @@ def where_am_i(inputs: dict[str, Path], output: Path) -> None:
     for path in _files(folder):
         (output / path.name).write_text(json.dumps({"pid": os.getpid(),
                                                     "text": path.read_text()}))
+
+
+def sleepy(inputs: dict[str, Path], output: Path) -> None:
+    time.sleep(30)

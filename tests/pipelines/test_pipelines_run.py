@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 import pytest
@@ -182,3 +183,37 @@ def test_bad_input_changes_nothing(workspace: Workspace) -> None:
     ws.pipelines.delete_pipeline("q")
     ws.pipelines.delete_pipeline("p")
     assert ws.pipelines.list_pipelines() == []
+
+
+def test_datum_timeout_fails_the_datum_after_its_tries(workspace: Workspace) -> None:
+    ws = workspace
+    ws.store.create_repo("raw")
+    ws.pipelines.create_pipeline(spec("sleepy", "raw", "sleepy", datum_timeout="1s",
+                                      datum_tries=2))
+    put(ws, "raw", {"/a.txt": "a"})
+    report = ws.pipelines.run()
+    (datum,) = ws.pipelines.list_datums(report.jobs_failed[0])
+    assert datum.state == "failed"
+    assert datum.tries == 2
+    assert "timed out after 1s" in datum.error
+
+
+def test_cmd_transform_waits_with_exit_code_75(workspace: Workspace,
+                                               testkit_env: dict[str, Path]) -> None:
+    ws = workspace
+    ws.store.create_repo("raw")
+    put(ws, "raw", {"/in.txt": "row"})
+    flag = testkit_env["flag"]
+    wait_request = json.dumps({"condition": "pipelines_testkit:flag_exists",
+                               "params": {"path": str(flag)}})
+    script = (f'if [ -f "{flag}" ]; then cp "$CROWDLINE_INPUT/in.txt" "$CROWDLINE_OUTPUT/"; '
+              f"else echo '{wait_request}' > \"$CROWDLINE_OUTPUT/.crowdline-wait.json\"; "
+              "exit 75; fi")
+    ws.pipelines.create_pipeline({"pipeline": {"name": "shellwait"},
+                                  "input": {"pfs": {"repo": "raw", "glob": "/*"}},
+                                  "transform": {"cmd": ["sh", "-c", script]}})
+    assert ws.pipelines.run().waiting == {"pipelines_testkit:flag_exists": 1}
+    flag.write_text("done")
+    report = ws.pipelines.run()
+    assert len(report.jobs_succeeded) == 1
+    assert contents(ws, "shellwait") == {"/in.txt": "row"}  # the wait file is not output
