@@ -7,6 +7,7 @@ import os
 import signal
 import subprocess
 import sys
+import threading
 import time
 from pathlib import Path
 
@@ -120,3 +121,23 @@ def test_kill_9_mid_job_then_run_finishes_with_the_same_output(
     for name in finished_before:
         assert ran.count(name) == 1, f"{name} finished before the kill but ran again"
     assert len(ws.store.list_commits("slow")) == 1
+
+
+def test_serve_forever_in_a_thread_picks_up_new_commits(workspace: Workspace) -> None:
+    ws = workspace
+    ws.store.create_repo("raw")
+    ws.pipelines.create_pipeline(spec("upper", "raw", "upper"))
+    stop = threading.Event()
+    server = threading.Thread(target=ws.pipelines.serve_forever, args=(stop, 0.1))
+    server.start()
+    try:
+        put(ws, "raw", {"/a.txt": "live"})
+        deadline = time.monotonic() + 60
+        while not any(j.state == "success" for j in ws.pipelines.list_jobs("upper")):
+            assert time.monotonic() < deadline, "serve_forever did not run the job"
+            time.sleep(0.1)
+    finally:
+        stop.set()
+        server.join(timeout=60)
+    assert not server.is_alive()
+    assert contents(ws, "upper") == {"/a.txt.up": "LIVE"}
