@@ -116,7 +116,8 @@ def _normalise(config: dict[str, Any]) -> dict[str, Any]:
         raise InvalidInput("a project config must be a JSON object")
     check_fields(config, PROJECT_FIELDS, "")
     if config.get("assignments_issuing_type", "AUTOMATED") != "AUTOMATED":
-        raise _unsupported("assignments_issuing_type", "crowdline issues tasks AUTOMATED only")
+        raise _unsupported(f"assignments_issuing_type={config['assignments_issuing_type']}",
+                           "crowdline issues tasks AUTOMATED only")
     name = str(config.get("public_name") or "").strip()
     if not name:
         raise InvalidInput("project public_name is missing",
