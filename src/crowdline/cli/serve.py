@@ -1,0 +1,54 @@
+"""``crowdline serve``: the web UI, the requester APIs and the pipelines' wake-up loop."""
+
+from __future__ import annotations
+
+import threading
+
+import typer
+
+from crowdline.cli.output import open_workspace
+
+
+def register(app: typer.Typer) -> None:
+    app.command("serve")(serve)
+
+
+def serve(host: str = typer.Option(None, "--host", help="address to listen on "
+                                   "(default: server_host setting, 127.0.0.1)"),
+          port: int = typer.Option(None, "--port", "-p", help="port (default: server_port "
+                                   "setting, 8765)"),
+          pipelines: bool = typer.Option(True, "--pipelines/--no-pipelines",
+                                         help="also run pending pipeline jobs in the background"),
+          ) -> None:
+    """Serve the annotator UI, the dashboard and the APIs (Ctrl-C stops)."""
+    import uvicorn
+
+    from crowdline.server import create_app
+
+    workspace = open_workspace()
+    host = host or workspace.settings.server_host
+    port = port or workspace.settings.server_port
+    stop = threading.Event()
+    runner = _start_pipelines(workspace, stop) if pipelines else None
+    base = f"http://{host}:{port}"
+    typer.echo(f"crowdline serving {workspace.settings.home} at {base}")
+    typer.echo(f"  annotators: invite links from `crowdline worker invite NAME` ({base}/annotate)")
+    typer.echo(f"  dashboard:  {base}/dashboard   API docs: {base}/docs")
+    try:
+        uvicorn.run(create_app(workspace), host=host, port=port, log_level="warning",
+                    access_log=False)
+    finally:
+        stop.set()
+        if runner is not None:
+            runner.join(timeout=10)
+        workspace.close()
+
+
+def _start_pipelines(workspace: object, stop: threading.Event) -> threading.Thread | None:
+    serve_forever = getattr(workspace.pipelines, "serve_forever", None)  # type: ignore[attr-defined]
+    if serve_forever is None:
+        return None
+    thread = threading.Thread(target=serve_forever, args=(stop,), name="crowdline-pipelines",
+                              daemon=True)
+    thread.start()
+    return thread

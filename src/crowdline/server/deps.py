@@ -1,0 +1,97 @@
+"""Authentication and authorization dependencies, shared by every router (and the Toloka API).
+
+Requesters: ``Authorization: OAuth <token>`` | ``ApiKey <token>`` | ``Bearer <token>``, or the
+HttpOnly cookie set by the dashboard's sign-in page. Workers: ``Authorization: Bearer <token>``
+or the HttpOnly cookie set by their invite link ``/join/<token>``. Tokens are checked against
+their hashes by the crowd facade on every request.
+"""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from fastapi import Depends, Request
+from fastapi.security import APIKeyCookie, APIKeyHeader
+
+from crowdline.crowd import Crowd, Requester, Worker
+from crowdline.errors import AuthenticationFailed
+from crowdline.workspace import Workspace
+
+REQUESTER_COOKIE = "crowdline_requester"
+WORKER_COOKIE = "crowdline_worker"
+_REQUESTER_SCHEMES = ("oauth", "apikey", "bearer")
+
+# Declared so that OpenAPI documents how to authenticate; the checks are below.
+_authorization = APIKeyHeader(name="Authorization", auto_error=False,
+                              description="`OAuth <requester token>` or `Bearer <token>`")
+_requester_cookie = APIKeyCookie(name=REQUESTER_COOKIE, auto_error=False,
+                                 description="set by /dashboard/signin")
+_worker_cookie = APIKeyCookie(name=WORKER_COOKIE, auto_error=False,
+                              description="set by the invite link /join/<token>")
+
+
+def get_workspace(request: Request) -> Workspace:
+    return request.app.state.workspace
+
+
+def get_crowd(request: Request) -> Crowd:
+    return request.app.state.workspace.crowd
+
+
+def _header_token(header: str | None, schemes: tuple[str, ...]) -> str | None:
+    scheme, _, token = (header or "").partition(" ")
+    if scheme.lower() in schemes and token.strip():
+        return token.strip()
+    return None
+
+
+def requester_from(request: Request) -> Requester | None:
+    """The requester the request authenticates as, or None when it carries no requester token."""
+    token = (_header_token(request.headers.get("authorization"), _REQUESTER_SCHEMES)
+             or request.cookies.get(REQUESTER_COOKIE))
+    if not token:
+        return None
+    try:
+        return get_crowd(request).authenticate_requester(token)
+    except AuthenticationFailed:
+        return None
+
+
+def worker_from(request: Request) -> Worker | None:
+    """The worker the request authenticates as, or None."""
+    token = (_header_token(request.headers.get("authorization"), ("bearer",))
+             or request.cookies.get(WORKER_COOKIE))
+    if not token:
+        return None
+    try:
+        return get_crowd(request).authenticate_worker(token)
+    except AuthenticationFailed:
+        return None
+
+
+def require_requester(request: Request, _header: Annotated[str | None, Depends(_authorization)],
+                      _cookie: Annotated[str | None, Depends(_requester_cookie)]) -> Requester:
+    """FastAPI dependency: the authenticated requester, else 401 AUTHENTICATION_ERROR."""
+    requester = requester_from(request)
+    if requester is None:
+        raise AuthenticationFailed(
+            "a valid requester token is required",
+            hint="send 'Authorization: OAuth <token>' (create one with `crowdline token "
+                 "create`), or sign in at /dashboard/signin")
+    return requester
+
+
+def require_worker(request: Request, _header: Annotated[str | None, Depends(_authorization)],
+                   _cookie: Annotated[str | None, Depends(_worker_cookie)]) -> Worker:
+    """FastAPI dependency: the authenticated worker (annotator), else 401."""
+    worker = worker_from(request)
+    if worker is None:
+        raise AuthenticationFailed(
+            "a valid worker token is required",
+            hint="send 'Authorization: Bearer <worker token>', or open your invite link")
+    return worker
+
+
+RequesterDep = Annotated[Requester, Depends(require_requester)]
+WorkerDep = Annotated[Worker, Depends(require_worker)]
+CrowdDep = Annotated[Crowd, Depends(get_crowd)]

@@ -1,0 +1,1 @@
+"""One router per noun: annotator API, annotator pages, dashboard pages, crowdline extras."""

@@ -1,0 +1,44 @@
+"""The annotator HTTP API: fetch a task suite, submit it, skip it (worker token)."""
+
+from __future__ import annotations
+
+from fastapi import APIRouter, Body, Response
+
+from crowdline.server.deps import CrowdDep, WorkerDep
+from crowdline.server.schemas import (
+    AnnotatorAssignmentPublic,
+    AssignmentStatusPublic,
+    NextSuiteRequest,
+    SubmitRequest,
+    SubmitResultPublic,
+)
+
+router = APIRouter(prefix="/api/annotator/v1", tags=["annotator"])
+
+
+@router.post("/assignments/next", response_model=AnnotatorAssignmentPublic,
+             responses={204: {"description": "no more tasks for this worker"}},
+             summary="Get the next task suite (or the active one again)")
+def next_suite(worker: WorkerDep, crowd: CrowdDep,
+               body: NextSuiteRequest | None = Body(None)) -> object:
+    suite = crowd.request_assignment(worker.id, body.pool_id if body else None)
+    if suite is None:
+        return Response(status_code=204)
+    return suite.to_dict()
+
+
+@router.post("/assignments/{assignment_id}/submit", response_model=SubmitResultPublic,
+             summary="Submit the solutions of a task suite (committed before the answer)")
+def submit_suite(assignment_id: str, body: SubmitRequest, worker: WorkerDep,
+                 crowd: CrowdDep) -> object:
+    solutions = [s.model_dump() for s in body.solutions]
+    result = crowd.submit_assignment(worker.id, assignment_id, solutions,
+                                     idempotency_key=body.idempotency_key)
+    return result.to_dict()
+
+
+@router.post("/assignments/{assignment_id}/skip", response_model=AssignmentStatusPublic,
+             summary="Skip a task suite (its tasks go back to the queue)")
+def skip_suite(assignment_id: str, worker: WorkerDep, crowd: CrowdDep) -> object:
+    assignment = crowd.skip_assignment(worker.id, assignment_id)
+    return {"id": assignment.id, "status": assignment.status}

@@ -1,0 +1,78 @@
+// Keyboard for a task suite: 1-9 pick a label for the highlighted task (then move on),
+// arrows move between tasks, Enter submits, S skips. No build step, no dependencies.
+(function () {
+  "use strict";
+  var form = document.getElementById("suite-form");
+  if (!form) { return; }
+  var multi = form.dataset.multi === "true";
+  var tasks = Array.prototype.slice.call(form.querySelectorAll("fieldset.task"));
+  var current = 0;
+
+  function answered(task) {
+    return task.querySelector("input:checked") !== null;
+  }
+
+  function refresh() {
+    var count = 0;
+    tasks.forEach(function (task, i) {
+      task.classList.toggle("current", i === current);
+      task.classList.toggle("done", answered(task));
+      if (answered(task)) { count += 1; }
+    });
+    var counter = document.getElementById("answered");
+    if (counter) { counter.textContent = String(count); }
+  }
+
+  function focusTask(index) {
+    current = Math.max(0, Math.min(tasks.length - 1, index));
+    refresh();
+    tasks[current].scrollIntoView({block: "nearest"});
+  }
+
+  function pick(key) {
+    var input = tasks[current].querySelector('input[data-key="' + key + '"]');
+    if (!input) { return; }
+    if (multi) {
+      input.checked = !input.checked;
+      refresh();
+      return;
+    }
+    input.checked = true;
+    var next = tasks.findIndex(function (task) { return !answered(task); });
+    focusTask(next === -1 ? current : next);
+  }
+
+  function submit() {
+    var missing = tasks.findIndex(function (task) { return !answered(task); });
+    if (!multi && missing !== -1) {
+      focusTask(missing);
+      tasks[missing].classList.add("missing");
+      return;
+    }
+    form.requestSubmit();
+  }
+
+  document.addEventListener("keydown", function (event) {
+    if (event.ctrlKey || event.metaKey || event.altKey) { return; }
+    var key = event.key;
+    if (/^[1-9]$/.test(key)) { event.preventDefault(); pick(key); }
+    else if (key === "Enter") { event.preventDefault(); submit(); }
+    else if (key === "s" || key === "S") {
+      event.preventDefault();
+      document.getElementById("skip-form").requestSubmit();
+    }
+    else if (key === "ArrowDown" || key === "j") { event.preventDefault(); focusTask(current + 1); }
+    else if (key === "ArrowUp" || key === "k") { event.preventDefault(); focusTask(current - 1); }
+  });
+
+  tasks.forEach(function (task, i) {
+    task.addEventListener("click", function () { current = i; refresh(); });
+    task.addEventListener("change", refresh);
+  });
+  // One submit only: a double Enter must not send the form twice.
+  form.addEventListener("submit", function () {
+    var button = document.getElementById("submit");
+    if (button) { button.disabled = true; }
+  });
+  refresh();
+})();
