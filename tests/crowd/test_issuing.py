@@ -244,3 +244,12 @@ def test_manual_review_accepts_and_rejects(crowd: Crowd) -> None:
         crowd.accept_assignment(second.id)
     statuses = {a.id: a.status for a in crowd.list_assignments(pool_id=pool_id)}
     assert statuses == {first.id: "ACCEPTED", second.id: "REJECTED"}
+
+
+def test_a_pool_past_its_will_expire_issues_nothing(crowd: Crowd) -> None:
+    pool_id = _open_pool(crowd, n_real=2, will_expire="2000-01-01T00:00:00")
+    worker, _ = crowd.invite_worker("late")
+    assert crowd.get_pool(pool_id).to_dict()["will_expire"] == "2000-01-01T00:00:00.000"
+    assert crowd.request_assignment(worker.id, pool_id) is None
+    with pytest.raises(InvalidInput, match="will_expire"):
+        _open_pool(crowd, will_expire="next tuesday")

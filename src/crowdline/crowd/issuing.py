@@ -139,7 +139,9 @@ def request_assignment(conn: sa.Connection, worker_key: int, pool_id: str | None
     skills: dict[str, float] | None = None
     for row in rows:
         pool = _pool(row)
-        if pool.status != "OPEN" or is_restricted(conn, worker_key, row.id, row.project_id, when):
+        if pool.status != "OPEN" or (pool.will_expire is not None and pool.will_expire <= when):
+            continue  # Toloka stops issuing once a pool's will_expire has passed
+        if is_restricted(conn, worker_key, row.id, row.project_id, when):
             continue
         if pool.filter:
             skills = skill_values(conn, worker_key) if skills is None else skills

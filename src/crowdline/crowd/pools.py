@@ -173,6 +173,13 @@ def normalise(conn: sa.Connection, config: dict[str, Any],
                 t.skills.c.id == key(skill, InvalidInput, "skill"))).first() is None:
             raise InvalidInput(f"the pool config names skill {skill}, which does not exist",
                                hint="create it with create_skill and use its id")
+    will_expire = config.get("will_expire")
+    if will_expire is not None:
+        try:
+            dt.datetime.fromisoformat(str(will_expire))
+        except ValueError as exc:
+            raise InvalidInput(f"will_expire {will_expire!r} is not an ISO date-time",
+                               hint="e.g. 2030-01-01T00:00:00 (UTC)") from exc
     duration = config.get("assignment_max_duration_seconds", 600)
     priority = config.get("priority", 0)
     if isinstance(priority, bool) or not isinstance(priority, int) or not -100 <= priority <= 100:
@@ -211,8 +218,8 @@ def _pool(row: sa.Row[Any]) -> Pool:
         last_started=utc(row.last_started), last_stopped=utc(row.last_stopped),
         public_description=config.get("public_description") or "",
         private_comment=config.get("private_comment") or "",
-        will_expire=dt.datetime.fromisoformat(will_expire) if isinstance(will_expire, str)
-        else None,
+        will_expire=utc(dt.datetime.fromisoformat(will_expire))
+        if isinstance(will_expire, str) else None,
         extra={k: v for k, v in config.items() if k not in known})
 
 
