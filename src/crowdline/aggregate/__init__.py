@@ -1,0 +1,12 @@
+"""Aggregation: noisy judgments → labels with confidences (crowd-kit-compatible, vectorised).
+
+See base.py for the answers contract and README.md for the promises.
+"""
+
+from crowdline.aggregate.dawid_skene import DawidSkene, OneCoinDawidSkene
+from crowdline.aggregate.glad import GLAD
+from crowdline.aggregate.gold_majority_vote import GoldMajorityVote
+from crowdline.aggregate.majority_vote import MajorityVote
+from crowdline.aggregate.wawa import Wawa
+
+__all__ = ["GLAD", "DawidSkene", "GoldMajorityVote", "MajorityVote", "OneCoinDawidSkene", "Wawa"]

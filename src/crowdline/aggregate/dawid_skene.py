@@ -1,0 +1,280 @@
+"""Dawid-Skene and One-coin Dawid-Skene, vectorised with sparse incidence matrices.
+
+EM as in crowd-kit 1.4.2, step for step, so that the results agree with it: start from
+majority-vote posteriors, M-step → E-step until the evidence lower bound (per answer) improves
+by less than ``tol`` or ``n_iter`` iterations ran. With A the sparse (tasks × workers·classes)
+answer counts, the M-step is ``Aᵀ @ probas`` and the E-step ``A @ log(errors)``, so one
+iteration costs a few passes over the answers, whatever the number of workers.
+
+Warm start (incremental use): ``fit(answers, initial_error=old.errors_, initial_priors=
+old.priors_)`` starts from an earlier fit's confusion matrices and class priors, so after a
+batch of new answers EM needs only a few iterations.
+"""
+
+from __future__ import annotations
+
+from typing import Literal
+
+import numpy as np
+import pandas as pd
+
+from crowdline.aggregate.base import (
+    NO_LABEL,
+    UNSEEN_LABEL,
+    Aggregator,
+    EncodedAnswers,
+    encode_answers,
+    encode_task_labels,
+    labels_series,
+    probas_frame,
+)
+from crowdline.aggregate.majority_vote import vote
+from crowdline.errors import InvalidInput
+
+EPS = 1e-10  # crowd-kit's floor for probabilities before taking logs
+InitialErrorStrategy = Literal["assign", "addition"]
+
+
+class _Incidence:
+    """The answers as two sparse matrices, built once per fit."""
+
+    def __init__(self, encoded: EncodedAnswers) -> None:
+        self.encoded = encoded
+        self.by_task = encoded.task_by_worker_label()  # tasks × (worker, label)
+        self.by_worker_label = self.by_task.T.tocsr()  # (worker, label) × tasks
+        counts = np.bincount(encoded.worker * encoded.n_classes + encoded.label,
+                             minlength=encoded.n_workers * encoded.n_classes)
+        self.observed = counts > 0  # which (worker, label) rows exist, as in crowd-kit's groupby
+        self.answers_per_task = np.bincount(encoded.task, minlength=encoded.n_tasks).astype(float)
+
+
+def _confusion_counts(incidence: _Incidence, probas: np.ndarray) -> np.ndarray:
+    """(workers·classes × classes): row (w, l), column k = Σ P(task is k) over w's answers l."""
+    return np.asarray(incidence.by_worker_label @ probas)
+
+
+def _normalise_confusion(errors: np.ndarray, present: np.ndarray, n_classes: int) -> np.ndarray:
+    """Clip present rows at EPS, then make each worker's column (true class) sum to 1."""
+    errors = np.where(present[:, None], np.maximum(errors, EPS), 0.0)
+    cube = errors.reshape(-1, n_classes, n_classes)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        cube = cube / cube.sum(axis=1, keepdims=True)
+    return np.nan_to_num(cube.reshape(errors.shape), nan=0.0)
+
+
+def _log_where(values: np.ndarray, present: np.ndarray, log: np.ufunc) -> np.ndarray:
+    out = np.zeros_like(values)
+    out[present] = log(values[present])
+    return out
+
+
+def _e_step(incidence: _Incidence, priors: np.ndarray, errors: np.ndarray) -> np.ndarray:
+    log_errors = _log_where(errors, incidence.observed, np.log2)
+    log_likelihood = np.log2(np.maximum(priors, EPS)) + incidence.by_task @ log_errors
+    scaled = np.exp2(log_likelihood - log_likelihood.max(axis=1, keepdims=True))
+    return scaled / scaled.sum(axis=1, keepdims=True)
+
+
+def _evidence_lower_bound(incidence: _Incidence, probas: np.ndarray, priors: np.ndarray,
+                          errors: np.ndarray) -> float:
+    """crowd-kit's ELBO: the prior term is counted once per answer, entropy on clipped probas."""
+    log_errors = _log_where(errors, incidence.observed, np.log)
+    log_priors = np.log(np.maximum(priors, EPS))
+    joint = float((probas * (incidence.by_task @ log_errors)).sum())
+    joint += float((incidence.answers_per_task @ probas) @ log_priors)
+    clipped = np.maximum(probas, EPS)
+    entropy = -float((np.log(clipped) * clipped).sum())
+    return joint + entropy
+
+
+def _errors_frame(encoded: EncodedAnswers, errors: np.ndarray, present: np.ndarray) -> pd.DataFrame:
+    rows = np.flatnonzero(present)
+    index = pd.MultiIndex.from_arrays(
+        [encoded.workers[rows // encoded.n_classes], encoded.classes[rows % encoded.n_classes]],
+        names=["worker", "label"])
+    return pd.DataFrame(errors[rows], index=index, columns=encoded.classes)
+
+
+def _dense_initial_error(encoded: EncodedAnswers, initial_error: pd.DataFrame) -> np.ndarray:
+    """An errors_ frame from an earlier fit, laid out as (workers·classes × classes); NaN where
+    it has no row. Rows and columns for workers or labels absent from the answers are dropped."""
+    if not isinstance(initial_error, pd.DataFrame) or list(initial_error.index.names) != [
+            "worker", "label"]:
+        raise InvalidInput("initial_error must be a DataFrame indexed by (worker, label), like "
+                           "DawidSkene().errors_", hint="pass an earlier fit's errors_")
+    grid = pd.MultiIndex.from_product([encoded.workers, encoded.classes], names=["worker", "label"])
+    aligned = initial_error.reindex(index=grid, columns=encoded.classes)
+    return aligned.to_numpy(dtype=float)
+
+
+def _apply_initial_error(counts: np.ndarray, present: np.ndarray, initial: np.ndarray,
+                         strategy: InitialErrorStrategy, n_classes: int
+                         ) -> tuple[np.ndarray, np.ndarray]:
+    given = ~np.isnan(initial).all(axis=1)
+    if strategy == "addition":
+        return counts + np.nan_to_num(initial, nan=0.0), present | given
+    if strategy != "assign":
+        raise InvalidInput(f"initial_error_strategy must be 'assign' or 'addition', got "
+                           f"{strategy!r}", hint="'assign' replaces, 'addition' adds counts")
+    per_worker = given.reshape(-1, n_classes).any(axis=1)
+    known = np.repeat(per_worker, n_classes)
+    sums = np.nansum(initial.reshape(-1, n_classes, n_classes), axis=1)[per_worker]
+    if np.nanmax(initial, initial=0.0) <= 1.0 and not np.allclose(sums, 1.0):
+        raise InvalidInput("each worker's confusion matrix in initial_error must have columns "
+                           "summing to 1", hint="pass an earlier fit's errors_ unchanged")
+    # Workers the earlier fit never saw keep the estimate from the current answers; a label a
+    # known worker never gave before starts at EPS (the same for every class: no evidence).
+    errors = np.where(known[:, None], np.nan_to_num(initial, nan=0.0), counts)
+    return errors, np.where(known, given | present, present)
+
+
+class _ExpectationMaximisation(Aggregator):
+    priors_: pd.Series
+    errors_: pd.DataFrame
+    loss_history_: list[float]
+
+    def __init__(self, n_iter: int = 100, tol: float = 1e-5) -> None:
+        if n_iter < 0:
+            raise InvalidInput(f"n_iter must be >= 0, got {n_iter}", hint="100 is the default")
+        self.n_iter = n_iter
+        self.tol = tol
+
+
+class DawidSkene(_ExpectationMaximisation):
+    """Dawid-Skene: one confusion matrix per worker (``errors_``, rows (worker, observed label),
+    columns true label), class ``priors_``, posteriors ``probas_``.
+
+    ``fit(answers, true_labels=None, initial_error=None, initial_priors=None)``: gold labels
+    (a Series by task) pin those tasks' posteriors; ``initial_error`` (an earlier ``errors_``)
+    replaces (``"assign"``, the default when given) or adds to (``"addition"``) the first
+    M-step; ``initial_priors`` (an earlier ``priors_``) replaces the majority-vote priors.
+    Unlike crowd-kit, ``assign`` fills workers missing from ``initial_error`` from the data.
+    """
+
+    def __init__(self, n_iter: int = 100, tol: float = 1e-5,
+                 initial_error_strategy: InitialErrorStrategy | None = None) -> None:
+        super().__init__(n_iter, tol)
+        self.initial_error_strategy = initial_error_strategy
+
+    def fit(self, answers: pd.DataFrame, true_labels: pd.Series | None = None,
+            initial_error: pd.DataFrame | None = None,
+            initial_priors: pd.Series | None = None) -> DawidSkene:
+        encoded = encode_answers(answers, min_classes=2)
+        incidence = _Incidence(encoded)
+        n_classes = encoded.n_classes
+        gold = None if true_labels is None else _gold_codes(encoded, true_labels)
+
+        probas = _pin_gold(vote(encoded), gold)
+        priors = probas.mean(axis=0)
+        if initial_priors is not None:
+            priors = _aligned_priors(encoded, initial_priors)
+        present = incidence.observed
+        counts = _confusion_counts(incidence, probas)
+        if initial_error is not None:
+            counts, present = _apply_initial_error(
+                counts, present, _dense_initial_error(encoded, initial_error),
+                self.initial_error_strategy or "assign", n_classes)
+        errors = _normalise_confusion(counts, present, n_classes)
+
+        loss = -np.inf
+        self.loss_history_ = []
+        for _ in range(self.n_iter):
+            probas = _pin_gold(_e_step(incidence, priors, errors), gold)
+            priors = probas.mean(axis=0)
+            errors = _normalise_confusion(_confusion_counts(incidence, probas),
+                                          incidence.observed, n_classes)
+            present = incidence.observed
+            new_loss = _evidence_lower_bound(incidence, probas, priors, errors) / len(encoded.task)
+            self.loss_history_.append(new_loss)
+            if new_loss - loss < self.tol:
+                break
+            loss = new_loss
+        if self.loss_history_:  # crowd-kit clips these in place while computing the ELBO
+            probas = np.maximum(probas, EPS)
+            priors = np.maximum(priors, EPS)
+
+        self.probas_ = probas_frame(encoded, probas)
+        self.labels_ = labels_series(encoded, probas)
+        self.priors_ = pd.Series(priors, index=encoded.classes, name="prior")
+        self.errors_ = _errors_frame(encoded, errors, present)
+        return self
+
+
+def _gold_codes(encoded: EncodedAnswers, true_labels: pd.Series) -> np.ndarray:
+    codes = encode_task_labels(encoded, true_labels, what="true_labels")
+    if (codes == UNSEEN_LABEL).any():
+        raise InvalidInput("some true_labels are not among the labels in the answers",
+                           hint="gold labels must be values workers can answer")
+    return codes
+
+
+def _pin_gold(probas: np.ndarray, gold: np.ndarray | None) -> np.ndarray:
+    if gold is None:
+        return probas
+    rows = np.flatnonzero(gold != NO_LABEL)
+    probas[rows] = 0.0
+    probas[rows, gold[rows]] = 1.0
+    return probas
+
+
+def _aligned_priors(encoded: EncodedAnswers, priors: pd.Series) -> np.ndarray:
+    if not isinstance(priors, pd.Series):
+        raise InvalidInput("initial_priors must be a Series indexed by label, like "
+                           "DawidSkene().priors_", hint="pass an earlier fit's priors_")
+    aligned = priors.reindex(encoded.classes).fillna(0.0).to_numpy(dtype=float)
+    if aligned.sum() <= 0:
+        raise InvalidInput("initial_priors give no weight to any label in the answers",
+                           hint="pass an earlier fit's priors_")
+    return aligned / aligned.sum()
+
+
+def _one_coin_errors(encoded: EncodedAnswers, skills: np.ndarray) -> np.ndarray:
+    """Rows (w, l): skill on the diagonal, (1 − skill)/(K − 1) elsewhere; clipped into (0, 1)."""
+    k = encoded.n_classes
+    skill_per_row = np.repeat(skills, k)[:, None]
+    diagonal = (np.arange(encoded.n_workers * k) % k)[:, None] == np.arange(k)[None, :]
+    errors = np.where(diagonal, skill_per_row, (1 - skill_per_row) / (k - 1))
+    return np.clip(errors, EPS, 1 - EPS)
+
+
+def _one_coin_skills(encoded: EncodedAnswers, probas: np.ndarray) -> np.ndarray:
+    """Mean posterior of the label each worker gave, over the worker's answers."""
+    agreement = probas[encoded.task, encoded.label]
+    totals = np.bincount(encoded.worker, minlength=encoded.n_workers)
+    return np.bincount(encoded.worker, weights=agreement, minlength=encoded.n_workers) / totals
+
+
+class OneCoinDawidSkene(_ExpectationMaximisation):
+    """Dawid-Skene with one number per worker: the chance of answering correctly
+    (``skills_``); mistakes are spread evenly over the other labels."""
+
+    skills_: pd.Series
+
+    def fit(self, answers: pd.DataFrame) -> OneCoinDawidSkene:
+        encoded = encode_answers(answers, min_classes=2)
+        incidence = _Incidence(encoded)
+        probas = vote(encoded)
+        priors = probas.mean(axis=0)
+        skills = _one_coin_skills(encoded, probas)
+        errors = _one_coin_errors(encoded, skills)
+        loss = -np.inf
+        self.loss_history_ = []
+        for _ in range(self.n_iter):
+            probas = _e_step(incidence, priors, errors)
+            priors = probas.mean(axis=0)
+            skills = _one_coin_skills(encoded, probas)
+            errors = _one_coin_errors(encoded, skills)
+            new_loss = _evidence_lower_bound(incidence, probas, priors, errors) / len(encoded.task)
+            self.loss_history_.append(new_loss)
+            if new_loss - loss < self.tol:
+                break
+            loss = new_loss
+        if self.loss_history_:
+            probas = np.maximum(probas, EPS)
+            priors = np.maximum(priors, EPS)
+        self.probas_ = probas_frame(encoded, probas)
+        self.labels_ = labels_series(encoded, probas)
+        self.priors_ = pd.Series(priors, index=encoded.classes, name="prior")
+        self.skills_ = pd.Series(skills, index=encoded.workers, name="skill")
+        self.errors_ = _errors_frame(encoded, errors, incidence.observed)
+        return self

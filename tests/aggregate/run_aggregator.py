@@ -1,0 +1,104 @@
+"""Run aggregation jobs in this process and write the results to files.
+
+    python run_aggregator.py crowdkit|crowdline JOBS.json OUT_DIR
+
+The equality tests and bench/aggregate.py run it twice on the same inputs: with the oracle
+interpreter (.venv-oracle, crowd-kit 1.4.2) and with the project's (crowdline.aggregate), so
+both sides are timed the same way, inside their own process. JOBS.json is a list of
+{"name", "method", "params", "answers" (a parquet path), "gold" (optional parquet path),
+"warm_start_from" (optional parquet path: fit there first, then warm-start DS from it)}.
+Each job writes OUT_DIR/<name>/{probas,labels,...}.parquet in long form and meta.json with
+seconds, iterations and the peak RSS of the process so far.
+"""
+
+from __future__ import annotations
+
+import json
+import resource
+import sys
+import time
+from pathlib import Path
+
+import pandas as pd
+
+
+def load_methods(implementation: str) -> dict:
+    if implementation == "crowdkit":
+        from crowdkit.aggregation import (
+            GLAD,
+            DawidSkene,
+            GoldMajorityVote,
+            MajorityVote,
+            OneCoinDawidSkene,
+            Wawa,
+        )
+    else:
+        from crowdline.aggregate import (
+            GLAD,
+            DawidSkene,
+            GoldMajorityVote,
+            MajorityVote,
+            OneCoinDawidSkene,
+            Wawa,
+        )
+    return {"MajorityVote": MajorityVote, "Wawa": Wawa, "GoldMajorityVote": GoldMajorityVote,
+            "OneCoinDawidSkene": OneCoinDawidSkene, "DawidSkene": DawidSkene, "GLAD": GLAD}
+
+
+def long_frame(frame: pd.DataFrame, value: str) -> pd.DataFrame:
+    stacked = frame.copy()
+    stacked.columns = [str(c) for c in stacked.columns]
+    return stacked.reset_index().melt(id_vars=list(frame.index.names), var_name="column",
+                                      value_name=value)
+
+
+def peak_rss_mb() -> float:
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+
+
+def run_job(methods: dict, job: dict, out: Path) -> None:
+    answers = pd.read_parquet(job["answers"])
+    aggregator = methods[job["method"]](**job.get("params", {}))
+    args = []
+    if job.get("gold"):
+        gold = pd.read_parquet(job["gold"])
+        args.append(gold.set_index("task")["label"])
+    kwargs = {}
+    if job.get("warm_start_from"):
+        earlier = methods[job["method"]](**job.get("params", {}))
+        earlier.fit(pd.read_parquet(job["warm_start_from"]))
+        kwargs["initial_error"] = earlier.errors_
+    began = time.perf_counter()
+    aggregator.fit_predict_proba(answers, *args, **kwargs)  # crowd-kit's Wawa.fit sets no labels_
+    seconds = time.perf_counter() - began
+    out.mkdir(parents=True, exist_ok=True)
+    labels = aggregator.labels_.rename("label").rename_axis("task").reset_index()
+    labels["label"] = labels["label"].astype(str)
+    labels.to_parquet(out / "labels.parquet")
+    long_frame(aggregator.probas_.rename_axis("task"), "proba").to_parquet(out / "probas.parquet")
+    for name in ("skills_", "priors_", "alphas_", "betas_"):
+        series = getattr(aggregator, name, None)
+        if series is not None:
+            frame = series.rename("value").rename_axis("key").reset_index()
+            frame["key"] = frame["key"].astype(str)
+            frame.to_parquet(out / f"{name.rstrip('_')}.parquet")
+    errors = getattr(aggregator, "errors_", None)
+    if errors is not None:
+        flat = long_frame(errors, "value")
+        flat["label"] = flat["label"].astype(str)
+        flat.to_parquet(out / "errors.parquet")
+    history = getattr(aggregator, "loss_history_", None)
+    meta = {"seconds": seconds, "iterations": None if history is None else len(history),
+            "peak_rss_mb": peak_rss_mb()}
+    (out / "meta.json").write_text(json.dumps(meta))
+
+
+def main() -> None:
+    implementation, jobs_path, out_dir = sys.argv[1:4]
+    methods = load_methods(implementation)
+    for job in json.loads(Path(jobs_path).read_text()):
+        run_job(methods, job, Path(out_dir) / job["name"])
+
+
+if __name__ == "__main__":
+    main()
