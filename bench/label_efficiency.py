@@ -10,7 +10,8 @@ spammers, two ways:
     trained on it, then batch after batch the router auto-labels the items the model is sure
     of (minus an audit sample that goes to people), people label the rest with dynamic overlap
     (min 1, max 5 judgments) where the model's probability is the prior ("model as a voter"),
-    and the model is retrained on all human labels between batches.
+    and the model is retrained on all human labels between batches;
+(c) for comparison, dynamic overlap alone (no model).
 
 The truth is the data set's label. Workers' skills are estimated from control (honeypot) items
 before labeling, with the dynamic-overlap formula's smoothing, and workers below the honeypot
@@ -180,6 +181,26 @@ def label_by_people(truth_index: int, prior: dict | None, crowd: Crowd, active: 
     return max(posterior, key=posterior.get), len(labels)
 
 
+def dynamic_overlap_only(truth: np.ndarray, crowd: Crowd, active: np.ndarray,
+                         accuracies: np.ndarray, classes: list[str],
+                         args: argparse.Namespace) -> dict:
+    """The ablation: dynamic overlap for every item, no model."""
+    policy = OverlapPolicy(args.min_overlap, args.max_overlap, args.min_confidence)
+    judgments, hits = 0, 0
+    for truth_index in truth:
+        label, asked = label_by_people(int(truth_index), None, crowd, active, accuracies,
+                                       classes, policy)
+        judgments += asked
+        hits += label == classes[truth_index]
+    return {
+        "policy": f"dynamic overlap {args.min_overlap}..{args.max_overlap} at confidence "
+                  f"{args.min_confidence}, no model",
+        "human_judgments": judgments,
+        "human_judgments_per_item": judgments / len(truth),
+        "label_accuracy": hits / len(truth),
+    }
+
+
 def with_model(items: pd.DataFrame, truth: np.ndarray, crowd: Crowd, active: np.ndarray,
                accuracies: np.ndarray, classes: list[str], args: argparse.Namespace) -> dict:
     policy = OverlapPolicy(args.min_overlap, args.max_overlap, args.min_confidence)
@@ -320,6 +341,7 @@ def main() -> None:
         sys.exit(f"only {len(active)} workers pass the honeypot bar {args.ban_below}: "
                  "add workers or lower --ban-below")
     baseline = fixed_overlap(truth, crowd, active, classes, args.overlap, args.ds_iterations)
+    overlap_only = dynamic_overlap_only(truth, crowd, active, accuracies, classes, args)
     ours = with_model(items, truth, crowd, active, accuracies, classes, args)
     result = {
         "benchmark": "label_efficiency",
@@ -340,6 +362,7 @@ def main() -> None:
                 for kind in ("good", "mediocre", "spammer") if kind in crowd.kinds},
         },
         "fixed_overlap": baseline,
+        "dynamic_overlap_only": overlap_only,
         "crowdline": ours,
         "judgments_saved": 1 - ours["human_judgments"] / baseline["human_judgments"],
         "seconds": round(time.perf_counter() - began, 1),
@@ -348,7 +371,7 @@ def main() -> None:
     args.out.parent.mkdir(parents=True, exist_ok=True)
     args.out.write_text(json.dumps(result, indent=2) + "\n")
     print(json.dumps({key: result[key] for key in ("rows", "judgments_saved", "seconds")}))
-    for name in ("fixed_overlap", "crowdline"):
+    for name in ("fixed_overlap", "dynamic_overlap_only", "crowdline"):
         part = result[name]
         print(f"{name}: {part['human_judgments_per_item']:.2f} judgments/item, "
               f"accuracy {part['label_accuracy']:.4f}")
