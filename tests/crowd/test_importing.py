@@ -71,6 +71,9 @@ def test_unsupported_fields_are_named_and_nothing_is_created(crowd: Crowd) -> No
     project = crowd.create_project(project_config())
     with pytest.raises(Unsupported, match="speed_quality_balance"):
         crowd.create_pool(pool_config(project.id, speed_quality_balance={}))
+    with pytest.raises(Unsupported, match="training_tasks_count"):
+        crowd.create_pool(pool_config(project.id, mixer_config={"real_tasks_count": 3,
+                                                                "training_tasks_count": 1}))
     with pytest.raises(Unsupported, match="dynamic_pricing_config"):
         crowd.create_pool(pool_config(project.id, dynamic_pricing_config={}))
     with pytest.raises(InvalidInput, match="allowed_values"):

@@ -149,6 +149,10 @@ def normalise(conn: sa.Connection, config: dict[str, Any],
         mixer.setdefault("training_tasks_count", 0)
         for name in ("real_tasks_count", "golden_tasks_count", "training_tasks_count"):
             _positive_int(mixer[name], f"mixer_config.{name}", minimum=0)
+        if mixer["training_tasks_count"]:
+            raise Unsupported("mixer_config.training_tasks_count > 0 in a regular pool is not "
+                              "supported", hint="put training tasks in a TRAINING pool and "
+                              "require it with quality_control.training_requirement")
         if mixer["real_tasks_count"] + mixer["golden_tasks_count"] == 0:
             raise InvalidInput("mixer_config puts no tasks in a suite",
                                hint="set real_tasks_count (and golden_tasks_count) above 0")
