@@ -239,7 +239,7 @@ def submit(conn: sa.Connection, worker_key: int, assignment_id: str,
     set_assignment_status(conn, row, status, when, submitted=when,
                           solutions=[{"output_values": o} for o in outputs],
                           idempotency_key=idempotency_key, submit_result=result.to_dict())
-    real = [k for k in row.task_ids if tasks[k].kind == "REAL"]
+    real = sorted(k for k in row.task_ids if tasks[k].kind == "REAL")  # one lock order
     completed = _completed_tasks(conn, pool, project, real)
     quality.on_submit(_context(conn, pool, project, when), worker_key, row.id, completed)
     return result
