@@ -10,26 +10,11 @@ from typing import Any
 
 import pytest
 import uvicorn
-from fastapi import FastAPI
 
 from crowdline.crowd.toloka_backend import import_toloka
+from crowdline.server import create_app
 from crowdline.testing.ports import free_port, wait_for_port
 from crowdline.workspace import Workspace
-
-
-def build_app(workspace: Workspace) -> FastAPI:
-    """The server's app when its factory exists, else the Toloka routers alone."""
-    try:
-        from crowdline.server.app import create_app
-    except ImportError:
-        from crowdline.server.toloka import DOWNLOAD_PREFIX, PREFIX, download_router, router
-
-        app = FastAPI()
-        app.state.workspace = workspace
-        app.include_router(router, prefix=PREFIX)
-        app.include_router(download_router, prefix=DOWNLOAD_PREFIX)
-        return app
-    return create_app(workspace=workspace)
 
 
 @dataclass
@@ -52,7 +37,7 @@ def toloka_server(tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
     workspace = Workspace.init(tmp_path / "ws", database_url=database_url)
     token = workspace.crowd.create_requester_token("toloka-test")
     port = free_port()
-    server = uvicorn.Server(uvicorn.Config(build_app(workspace), host="127.0.0.1", port=port,
+    server = uvicorn.Server(uvicorn.Config(create_app(workspace), host="127.0.0.1", port=port,
                                            log_level="warning", lifespan="off"))
     thread = threading.Thread(target=server.run, name="uvicorn-toloka", daemon=True)
     thread.start()

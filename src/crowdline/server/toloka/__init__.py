@@ -13,6 +13,7 @@ from __future__ import annotations
 from fastapi import APIRouter, Depends, Request
 from fastapi.responses import JSONResponse
 
+from crowdline.server.deps import require_requester
 from crowdline.server.toloka import (
     aggregation,
     assignments,
@@ -24,7 +25,6 @@ from crowdline.server.toloka import (
     skills,
     tasks,
 )
-from crowdline.server.toloka.auth import require_requester
 from crowdline.server.toloka.routing import TolokaRoute, toloka_error
 
 __all__ = ["PREFIX", "DOWNLOAD_PREFIX", "router", "download_router"]

@@ -6,7 +6,7 @@ from typing import Any
 
 from fastapi import APIRouter, Depends
 
-from crowdline.server.toloka.auth import require_requester
+from crowdline.server.deps import require_requester
 from crowdline.server.toloka.routing import TolokaRoute
 
 router = APIRouter(route_class=TolokaRoute)
