@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from pathlib import Path
+
 import numpy as np
 import pandas as pd
 import pytest
@@ -28,7 +31,16 @@ def training_commit(workspace: Workspace) -> str:
         return writer.id
 
 
-def test_register_and_load_versions_round_trip(workspace: Workspace) -> None:
+@pytest.fixture
+def any_workspace(tmp_path: Path, database_url: str) -> Iterator[Workspace]:
+    """A workspace on each SQL back-end (SQLite and a real PostgreSQL server)."""
+    ws = Workspace.init(tmp_path / "ws", database_url=database_url)
+    yield ws
+    ws.close()
+
+
+def test_register_and_load_versions_round_trip(any_workspace: Workspace) -> None:
+    workspace = any_workspace
     data_commit = training_commit(workspace)
     registry = ModelRegistry(workspace.store)
     assert registry.versions() == []

@@ -47,6 +47,18 @@ def test_learns_a_synthetic_topic_split() -> None:
     np.testing.assert_allclose(probabilities.sum(axis=1), 1.0)
 
 
+def test_three_classes() -> None:
+    rng = random.Random(0)
+    words = {"a": ["x1", "x2", "x3", "x4"], "b": ["y1", "y2", "y3", "y4"],
+             "c": ["z1", "z2", "z3", "z4"]}
+    labels = [rng.choice("abc") for _ in range(90)]
+    texts = [" ".join(rng.sample(words[label], 2)) for label in labels]
+    model = TextClassifier().fit(texts, labels)
+    assert list(model.classes_) == ["a", "b", "c"]
+    assert list(model.predict(["x1 x3", "y2 y4", "z2 z4"])) == ["a", "b", "c"]
+    assert model.predict_proba(["y1"])[0].argmax() == 1
+
+
 def test_probabilities_are_calibrated_on_noisy_labels() -> None:
     # 20% of labels flipped: a calibrated model must say ~0.8, not ~1.0, on clear items.
     texts, labels = synthetic(1500, seed=3, noise=0.2)
