@@ -22,10 +22,9 @@ from pathlib import Path
 from typing import Any
 
 import uvicorn
-from fastapi import FastAPI
 
 from crowdline.crowd.toloka_backend import import_toloka
-from crowdline.server.toloka import DOWNLOAD_PREFIX, PREFIX, download_router, router
+from crowdline.server import create_app
 from crowdline.testing.ports import free_port, wait_for_port
 from crowdline.workspace import Workspace
 
@@ -33,12 +32,8 @@ RESULTS = Path(__file__).resolve().parent / "results" / "toloka_api.json"
 
 
 def serve(workspace: Workspace) -> tuple[str, uvicorn.Server, threading.Thread]:
-    app = FastAPI()
-    app.state.workspace = workspace
-    app.include_router(router, prefix=PREFIX)
-    app.include_router(download_router, prefix=DOWNLOAD_PREFIX)
     port = free_port()
-    server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port,
+    server = uvicorn.Server(uvicorn.Config(create_app(workspace), host="127.0.0.1", port=port,
                                            log_level="warning", lifespan="off"))
     thread = threading.Thread(target=server.run, daemon=True)
     thread.start()

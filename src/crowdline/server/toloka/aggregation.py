@@ -26,6 +26,7 @@ from crowdline.server.toloka.routing import (
     search,
 )
 from crowdline.server.toloka.schemas import AggregateByPoolIn
+from crowdline.server.toloka.tasks import LARGE_PAGE
 
 router = APIRouter(route_class=TolokaRoute)
 
@@ -144,4 +145,5 @@ def find_aggregated_solutions(operation_id: str, request: Request) -> dict[str, 
     query = request.query_params
     found = operations_of(request).find_aggregated(operation_id)
     items = [s.to_dict() for s in found]
-    return search(items, query, compare={"task_id": str}, default_sort="task_id")
+    return search(items, query, compare={"task_id": str}, default_sort="task_id",
+                  default_limit=LARGE_PAGE)
