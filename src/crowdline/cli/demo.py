@@ -48,9 +48,10 @@ def demo(
             workspace.pipelines.run()
         _print_report(build_report(workspace), title="after batch 1")
         with console.status("committing batch 2: only it is processed"):
+            jobs_before = {job.id for job in workspace.pipelines.list_jobs()}
             flow.commit_batch(workspace, flow.DATA_DIR / "batch_2.csv")
             workspace.pipelines.run()
-        _print_incremental(workspace)
+        _print_incremental(workspace, jobs_before)
         _print_report(build_report(workspace), title="after batch 2")
         console.print(f"[green]done[/green] in {time.monotonic() - started:.1f} s — workspace: "
                       f"{folder} (try: CROWDLINE_HOME={folder} crowdline list commit dataset)")
@@ -127,15 +128,17 @@ def _print_report(report: dict, *, title: str) -> None:
         console.print(Panel("\n".join(lines), title="lineage of one label", highlight=False))
 
 
-def _print_incremental(workspace: Workspace) -> None:
-    table = Table(title="batch 2: what each pipeline's newest job did")
+def _print_incremental(workspace: Workspace, jobs_before: set[str]) -> None:
+    table = Table(title="batch 2: the jobs it triggered (datums processed vs skipped)")
     for column in ("pipeline", "job", "state", "processed", "skipped", "total"):
         table.add_column(column)
     for pipeline in workspace.pipelines.list_pipelines():
-        jobs = workspace.pipelines.list_jobs(pipeline.name)
+        jobs = [j for j in workspace.pipelines.list_jobs(pipeline.name) if j.id not in jobs_before
+                and sum(j.datums.values())]
         if not jobs:
             continue
         job = jobs[0]
         table.add_row(pipeline.name, str(job.id)[:8], str(job.state),
-                      str(job.datums_processed), str(job.datums_skipped), str(job.datums_total))
+                      str(job.datums.get("success", 0)), str(job.datums.get("skipped", 0)),
+                      str(sum(job.datums.values())))
     console.print(table)

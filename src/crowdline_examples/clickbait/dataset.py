@@ -12,7 +12,7 @@ from pathlib import Path
 import pandas as pd
 
 PART_COLUMNS = ["id", "headline", "label", "confidence", "labeled_by", "judgments",
-                "model_version", "pool_id"]
+                "decision", "model_version", "pool_id"]
 
 
 def add_part(inputs: dict[str, Path], output: Path) -> None:
@@ -32,7 +32,7 @@ def normalise(frame: pd.DataFrame, *, origin: str, stem: str) -> pd.DataFrame:
     if "id" not in frame.columns:
         frame.insert(0, "id", [f"{stem}-{i:05d}" for i in range(len(frame))])
     defaults = {"confidence": "1.0", "labeled_by": "human" if origin == "seed" else "",
-                "judgments": "0", "model_version": "", "pool_id": ""}
+                "judgments": "0", "decision": "", "model_version": "", "pool_id": ""}
     for column, value in defaults.items():
         if column not in frame.columns:
             frame[column] = value

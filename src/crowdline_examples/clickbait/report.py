@@ -68,15 +68,29 @@ def build_report(workspace: Workspace) -> dict[str, Any]:
         {"worker": workers.get(a.worker_id, a.worker_id), "rule": a.rule, "figures": a.figures}
         for a in crowd.list_qc_actions()
     ]
-    models = store.list_commits("models", "master")
-    report["model_versions"] = len(models)
-    if models:
-        report["model_metrics"] = json.loads(store.get_file("models", models[0].id,
-                                                            "/metrics.json"))
-        report["first_model_metrics"] = json.loads(
-            store.get_file("models", models[-1].id, "/metrics.json"))
+    versions = model_versions(workspace)
+    report["model_versions"] = len(versions)
+    if versions:
+        report["model_metrics"] = versions[-1]["metrics"]
+        report["first_model_metrics"] = versions[0]["metrics"]
     report["lineage"] = lineage_of_one_label(workspace, labels)
     return report
+
+
+def model_versions(workspace: Workspace) -> list[dict[str, Any]]:
+    """Distinct models in the `models` repo, oldest first, with their metrics."""
+    store = workspace.store
+    versions: list[dict[str, Any]] = []
+    seen: set[str] = set()
+    for commit in reversed(store.list_commits("models", "master")):
+        files = {f.path: f for f in store.list_files("models", commit.id)}
+        model = files.get("/model.bin")
+        if model is None or model.hash in seen:
+            continue
+        seen.add(model.hash)
+        metrics = json.loads(store.get_file("models", commit.id, "/metrics.json"))
+        versions.append({"commit": commit.id, "metrics": metrics})
+    return versions
 
 
 def lineage_of_one_label(workspace: Workspace, labels: pd.DataFrame) -> dict[str, Any] | None:
@@ -101,10 +115,10 @@ def lineage_of_one_label(workspace: Workspace, labels: pd.DataFrame) -> dict[str
     task_id = tasks.loc[tasks["id"] == row["id"], "task_id"].iloc[0]
     workers = {w.id: w.name for w in crowd.list_workers()}
     stats = crowd.pool_stats(row["pool_id"]) if row.get("pool_id") else {}
-    accuracy = stats.get("golden_accuracy_per_worker", {}) if isinstance(stats, dict) else {}
+    golden = stats.get("golden_accuracy", {}) if isinstance(stats, dict) else {}
     judgments = [
         {"worker": workers.get(a["worker"], a["worker"]), "answer": a["label"],
-         "honeypot_accuracy": accuracy.get(a["worker"])}
+         "honeypot_accuracy": (golden.get(a["worker"]) or {}).get("accuracy")}
         for _, a in answers[answers["task"] == task_id].iterrows()
     ]
     return {
