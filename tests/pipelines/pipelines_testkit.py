@@ -104,3 +104,7 @@ def where_am_i(inputs: dict[str, Path], output: Path) -> None:
 
 def sleepy(inputs: dict[str, Path], output: Path) -> None:
     time.sleep(30)
+
+
+def crash(inputs: dict[str, Path], output: Path) -> None:
+    os._exit(3)  # a transform that kills its own worker process

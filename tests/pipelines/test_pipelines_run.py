@@ -8,7 +8,13 @@ from pathlib import Path
 import pytest
 from pipelines_helpers import calls, contents, put, spec
 
-from crowdline.errors import BadSpec, Conflict, NotFound, PipelineAlreadyExists
+from crowdline.errors import (
+    BackendUnavailable,
+    BadSpec,
+    Conflict,
+    NotFound,
+    PipelineAlreadyExists,
+)
 from crowdline.workspace import Workspace
 
 
@@ -217,3 +223,20 @@ def test_cmd_transform_waits_with_exit_code_75(workspace: Workspace,
     report = ws.pipelines.run()
     assert len(report.jobs_succeeded) == 1
     assert contents(ws, "shellwait") == {"/in.txt": "row"}  # the wait file is not output
+
+
+def test_a_crashing_worker_is_a_clear_error_and_the_job_can_resume(
+        workspace: Workspace) -> None:
+    ws = workspace
+    ws.store.create_repo("raw")
+    ws.pipelines.create_pipeline(spec("crashy", "raw", "crash"))
+    put(ws, "raw", {"/a.txt": "a"})
+    with pytest.raises(BackendUnavailable, match="worker process .* died"):
+        ws.pipelines.run()
+    (job,) = ws.pipelines.list_jobs("crashy")
+    assert job.state == "running"
+    ws.pipelines.update_pipeline(spec("crashy", "raw", "upper"))  # the fix
+    assert ws.pipelines.inspect_job(job.id).state == "killed"
+    ws.pipelines.run()
+    assert contents(ws, "crashy") == {"/a.txt.up": "A"}
+    assert ws.store.inspect_commit("crashy", "master").metadata["pipeline_version"] == 2

@@ -19,12 +19,13 @@ import socket
 import tempfile
 import uuid
 from collections.abc import Iterator
+from concurrent.futures import BrokenExecutor
 from pathlib import Path
 from typing import Any
 
 import sqlalchemy as sa
 
-from crowdline.errors import FileNotFound, NotFound
+from crowdline.errors import BackendUnavailable, FileNotFound, InvalidTransition, NotFound
 from crowdline.pipelines import tables as t
 from crowdline.pipelines.executors import Executor, batch_size_for
 from crowdline.pipelines.models import RunReport
@@ -190,8 +191,15 @@ class JobRunner:
         size = batch_size_for(len(tasks), executor.workers)
         batches = self._marked_batches(job.id, tasks, size)
         limit = spec.parallelism or 0
-        for results in executor.run(self.settings, batches, max_in_flight=limit):
-            self._record(job, results, report)
+        try:
+            for results in executor.run(self.settings, batches, max_in_flight=limit):
+                self._record(job, results, report)
+        except BrokenExecutor as exc:
+            executor.close()
+            raise BackendUnavailable(
+                f"a worker process of job {job.id} died: {exc}",
+                hint="a transform may crash its process (segfault, os._exit, out of memory); "
+                     "fix it, then `crowdline run` resumes the job") from exc
 
     def _marked_batches(self, job_id: str, tasks: list[DatumTask], size: int
                         ) -> Iterator[list[DatumTask]]:
@@ -295,10 +303,13 @@ class JobRunner:
             for start in range(0, len(new_rows), 2000):
                 conn.execute(t.outputs.insert(), new_rows[start : start + 2000])
             check_job(JobState.RUNNING, JobState.SUCCESS)
-            conn.execute(t.jobs.update().where(t.jobs.c.id == job.id,
-                                               t.jobs.c.state == JobState.RUNNING.value)
-                         .values(state=JobState.SUCCESS.value, output_commit=commit_id,
-                                 finished_at=utcnow()))
+            done = conn.execute(t.jobs.update().where(t.jobs.c.id == job.id,
+                                                      t.jobs.c.state == JobState.RUNNING.value)
+                                .values(state=JobState.SUCCESS.value, output_commit=commit_id,
+                                        finished_at=utcnow()))
+            if done.rowcount != 1:
+                raise InvalidTransition(f"job {job.id} stopped running while it committed",
+                                        hint="it was killed meanwhile; run again")
         self.staging.remove(job.pipeline, {r.staging for r in fresh if r.staging})
 
     def _adopt_commit(self, job: Any) -> str | None:

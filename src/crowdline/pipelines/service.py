@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import logging
 import threading
 import time
 import uuid
@@ -26,7 +27,9 @@ from crowdline.pipelines.runner import JobRunner
 from crowdline.pipelines.secret_store import SecretStore
 from crowdline.pipelines.spec import PfsInput, PipelineSpec, iter_pfs, parse_spec
 from crowdline.pipelines.staging import Staging
-from crowdline.pipelines.states import DatumState
+from crowdline.pipelines.states import DatumState, JobState
+
+log = logging.getLogger(__name__)
 
 
 class Pipelines:
@@ -82,6 +85,13 @@ class Pipelines:
         with self.engine.begin() as conn:
             conn.execute(t.pipelines.update().where(t.pipelines.c.name == parsed.name)
                          .values(**values))
+            # As in Pachyderm, an update stops the unfinished jobs (those no live runner
+            # holds); the next job reuses their finished datums when the hashes match.
+            conn.execute(t.jobs.update().where(
+                t.jobs.c.pipeline == parsed.name, t.jobs.c.owner.is_(None),
+                t.jobs.c.state.in_([JobState.CREATED.value, JobState.RUNNING.value]),
+            ).values(state=JobState.KILLED.value, finished_at=utcnow(),
+                     error=f"pipeline updated to version {row.version + 1}"))
         return self.inspect_pipeline(parsed.name)
 
     def list_pipelines(self) -> list[PipelineInfo]:
@@ -215,7 +225,12 @@ class Pipelines:
         runner = JobRunner(self.workspace, self.staging, self.secrets)
         try:
             while not stop.is_set():
-                progressed, _ = self.run_once(runner)
+                try:
+                    progressed, _ = self.run_once(runner)
+                except Exception:  # a daemon keeps serving; the error is in the log
+                    log.exception("pipelines round failed; retrying in %.1f s", poll_interval)
+                    self.close()
+                    progressed = False
                 if not progressed:
                     stop.wait(poll_interval)
         finally:
