@@ -43,6 +43,7 @@ from crowdline.model import (
     TextClassifier,
     audit_accuracy_from_decisions,
     check_drift,
+    correct_for_reference_noise,
     route_counts,
 )
 
@@ -163,8 +164,9 @@ class OverlapPolicy:
 
 def label_by_people(truth_index: int, prior: dict | None, crowd: Crowd, active: np.ndarray,
                     accuracies: np.ndarray, classes: list[str],
-                    policy: OverlapPolicy) -> tuple[str, int]:
-    """Ask distinct workers one at a time until the posterior is confident or max overlap."""
+                    policy: OverlapPolicy) -> tuple[str, int, float]:
+    """Ask distinct workers one at a time until the posterior is confident or max overlap;
+    return the label, the number of judgments and the label's posterior probability."""
     order = crowd.rng.permutation(active)
     labels: list[str] = []
     skills: list[float] = []
@@ -178,7 +180,8 @@ def label_by_people(truth_index: int, prior: dict | None, crowd: Crowd, active: 
                                   max_overlap=policy.max_overlap,
                                   min_confidence=policy.min_confidence):
             break
-    return max(posterior, key=posterior.get), len(labels)
+    best = max(posterior, key=posterior.get)
+    return best, len(labels), posterior[best]
 
 
 def dynamic_overlap_only(truth: np.ndarray, crowd: Crowd, active: np.ndarray,
@@ -188,7 +191,7 @@ def dynamic_overlap_only(truth: np.ndarray, crowd: Crowd, active: np.ndarray,
     policy = OverlapPolicy(args.min_overlap, args.max_overlap, args.min_confidence)
     judgments, hits = 0, 0
     for truth_index in truth:
-        label, asked = label_by_people(int(truth_index), None, crowd, active, accuracies,
+        label, asked, _ = label_by_people(int(truth_index), None, crowd, active, accuracies,
                                        classes, policy)
         judgments += asked
         hits += label == classes[truth_index]
@@ -213,11 +216,12 @@ def with_model(items: pd.DataFrame, truth: np.ndarray, crowd: Crowd, active: np.
     labeled_by: list[str] = [""] * len(items)
     judgments = 0
     human_rows: list[int] = []
+    audit_posteriors: list[float] = []
 
     # Seed set: people only, no prior.
     seed_rows = range(min(args.seed_size, len(items)))
     for row in seed_rows:
-        final[row], asked = label_by_people(truth[row], None, crowd, active, accuracies,
+        final[row], asked, _ = label_by_people(truth[row], None, crowd, active, accuracies,
                                                 classes, policy)
         labeled_by[row] = "human"
         judgments += asked
@@ -254,8 +258,10 @@ def with_model(items: pd.DataFrame, truth: np.ndarray, crowd: Crowd, active: np.
                 prior = {label: float(p)
                          for label, p in zip(model_classes, row_probabilities, strict=True)}
                 item_policy = policy
-            final[row], asked = label_by_people(truth[row], prior, crowd, active, accuracies,
-                                                classes, item_policy)
+            final[row], asked, posterior = label_by_people(
+                truth[row], prior, crowd, active, accuracies, classes, item_policy)
+            if decision.route == "audit":
+                audit_posteriors.append(posterior)
             labeled_by[row] = "human"
             batch_judgments += asked
             human_rows.append(row)
@@ -271,6 +277,9 @@ def with_model(items: pd.DataFrame, truth: np.ndarray, crowd: Crowd, active: np.
     by_model = np.array([who == "model" for who in labeled_by])
     human_labels = {str(row): final[row] for row in range(len(items))}
     estimate = audit_accuracy_from_decisions(all_decisions, human_labels)
+    # The audit's human labels are imperfect too; their mean posterior estimates how much.
+    corrected = (correct_for_reference_noise(estimate, float(np.mean(audit_posteriors)),
+                                             len(classes)) if audit_posteriors else None)
     audit_truth = [d for d in all_decisions if d.route == "audit"]
     # The model's accuracy on audited items against the truth (what the audit tries to estimate).
     audit_vs_truth = (float(np.mean([d.label == truth_labels[int(d.item_id)]
@@ -293,6 +302,7 @@ def with_model(items: pd.DataFrame, truth: np.ndarray, crowd: Crowd, active: np.
                                          if by_model.any() else None),
         "auto_labeled_share": float(by_model.mean()),
         "audit_estimate": estimate.as_dict(),
+        "audit_estimate_corrected_for_human_noise": corrected.as_dict() if corrected else None,
         "audited_model_accuracy_vs_truth": audit_vs_truth,
         "drift_flag": drift.drifted,
         "drift_reasons": drift.reasons,
@@ -377,7 +387,9 @@ def main() -> None:
               f"accuracy {part['label_accuracy']:.4f}")
     print(f"auto-labeled {ours['auto_labeled_share']:.1%}, audit estimate "
           f"{ours['audit_estimate']['accuracy']} "
-          f"[{ours['audit_estimate']['low']:.3f}, {ours['audit_estimate']['high']:.3f}]")
+          f"[{ours['audit_estimate']['low']:.3f}, {ours['audit_estimate']['high']:.3f}], "
+          f"corrected {ours['audit_estimate_corrected_for_human_noise']}, true "
+          f"{ours['audited_model_accuracy_vs_truth']}")
 
 
 if __name__ == "__main__":

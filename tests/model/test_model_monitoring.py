@@ -11,6 +11,7 @@ from crowdline.model import (
     audit_accuracy,
     audit_accuracy_from_decisions,
     check_drift,
+    correct_for_reference_noise,
     wilson_interval,
 )
 from crowdline.model.routing import RoutingDecision
@@ -95,3 +96,18 @@ def test_router_audit_sample_estimates_true_model_accuracy() -> None:
     estimate = audit_accuracy_from_decisions(decisions, truth)
     assert 600 < estimate.total < 1000
     assert estimate.low <= 0.9 <= estimate.high
+
+
+def test_correcting_for_noisy_human_labels() -> None:
+    # Model 98% right, people 95% right, independent errors, two classes:
+    # agreement = 0.98*0.95 + 0.02*0.05 = 0.932.
+    observed = audit_accuracy(["y"] * 1000, ["y"] * 932 + ["n"] * 68)
+    corrected = correct_for_reference_noise(observed, reference_accuracy=0.95, n_classes=2)
+    assert corrected.accuracy == pytest.approx(0.98, abs=1e-9)
+    assert corrected.low < 0.98 < corrected.high
+    assert corrected.low > observed.low
+    assert (corrected.correct, corrected.total, corrected.reference_accuracy) == (932, 1000, 0.95)
+    # Perfect people: nothing to correct.
+    assert correct_for_reference_noise(observed, 1.0, 2).accuracy == pytest.approx(0.932)
+    with pytest.raises(InvalidInput, match="reference_accuracy"):
+        correct_for_reference_noise(observed, 0.5, 2)

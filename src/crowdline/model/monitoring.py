@@ -34,11 +34,13 @@ class AccuracyEstimate:
     low: float
     high: float
     confidence: float
+    reference_accuracy: float | None = None  # set when corrected for noisy human labels
 
     def as_dict(self) -> dict[str, Any]:
         return {
             "correct": self.correct, "total": self.total, "accuracy": self.accuracy,
             "low": self.low, "high": self.high, "confidence": self.confidence,
+            "reference_accuracy": self.reference_accuracy,
         }
 
 
@@ -104,6 +106,35 @@ def audit_accuracy_from_decisions(
     return audit_accuracy(
         [d.label for d in audited], [human_labels[d.item_id] for d in audited], confidence
     )
+
+
+def correct_for_reference_noise(
+    estimate: AccuracyEstimate, reference_accuracy: float, n_classes: int
+) -> AccuracyEstimate:
+    """Undo the pull-down of imperfect human labels on an agreement-based estimate.
+
+    People who are right with probability r (errors spread evenly over the other classes)
+    agree with a model of accuracy m with probability a = m·r + (1−m)(1−r)/(K−1), assuming
+    their errors are independent of the model's. Solving for m, applied to the estimate and
+    both interval ends (the map is increasing), clipped to [0, 1].
+    """
+    if n_classes < 2:
+        raise InvalidInput(f"n_classes must be at least 2, got {n_classes}",
+                           hint="pass the number of labels the model chooses from")
+    chance = 1.0 / n_classes
+    if not (chance < reference_accuracy <= 1.0):
+        raise InvalidInput(
+            f"reference_accuracy must be in ({chance:.3f}, 1], got {reference_accuracy!r}",
+            hint="the human labels' accuracy (e.g. their mean posterior confidence)",
+        )
+    wrong = (1.0 - reference_accuracy) / (n_classes - 1)
+
+    def solve(agreement: float) -> float:
+        return min(1.0, max(0.0, (agreement - wrong) / (reference_accuracy - wrong)))
+
+    accuracy = None if estimate.accuracy is None else solve(estimate.accuracy)
+    return AccuracyEstimate(estimate.correct, estimate.total, accuracy, solve(estimate.low),
+                            solve(estimate.high), estimate.confidence, reference_accuracy)
 
 
 def check_drift(
