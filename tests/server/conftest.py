@@ -46,5 +46,5 @@ def server(server_workspace: Workspace) -> Iterator[LiveServer]:
 @pytest.fixture
 def client(server: LiveServer) -> Iterator[httpx.Client]:
     """A client of the live server that keeps cookies, like a browser."""
-    with httpx.Client(base_url=server.url, timeout=30) as http:
+    with httpx.Client(base_url=server.url, timeout=30, follow_redirects=True) as http:
         yield http

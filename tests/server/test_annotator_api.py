@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-import pytest
 import httpx
+import pytest
 from server_helpers import HINT, LABELS, make_pool
 
 from crowdline.workspace import Workspace

@@ -1,4 +1,4 @@
-"""Request and response models of crowdline's own API, split by direction (OpenAPI documents them)."""
+"""Request and response models of crowdline's own API, split by direction (for OpenAPI)."""
 
 from __future__ import annotations
 

@@ -18,8 +18,12 @@ MAX_UPLOAD_BYTES = 512 * 1024 * 1024
 
 
 def invite_url(request: Request, token: str) -> str:
-    """The sign-in link of a worker token, on the workspace's public URL."""
-    base = get_workspace(request).settings.public_url.rstrip("/")
+    """The sign-in link of a worker token: on the configured public URL, or else on the
+    address this request reached (the default public URL names only the default port)."""
+    settings = get_workspace(request).settings
+    base = settings.public_url.rstrip("/")
+    if base == f"http://{settings.server_host}:{settings.server_port}":
+        base = str(request.base_url).rstrip("/")
     return f"{base}/join/{token}"
 
 

@@ -104,6 +104,7 @@ def work(pool_id: str, request: Request, crowd: CrowdDep) -> Response:
         return _page(request, "no_tasks.html", {"worker": worker, "done": done})
     return _page(request, "suite.html", {
         "worker": worker, "suite": suite, "done": done, "field": _field(suite),
+        "labels": [{"value": v, "title": t, "key": k} for v, t, k in suite.labels],
         "multi": _field_type(suite) == "array_string",
         "instructions": render_instructions(crowd.get_project(suite.project_id)
                                             .public_instructions),
