@@ -406,3 +406,46 @@ def test_create_task_single_and_idempotent_async(toloka_server: Any) -> None:
                             allow_defaults=True)
     assert "1" in invalid.value.payload or "1" in str(invalid.value)
     assert len(list(client.get_tasks(pool_id=pool.id))) == 3  # all or nothing
+
+
+def test_dynamic_overlap_pool_through_the_client(toloka_server: Any) -> None:
+    client = toloka_server.client()
+    crowd = toloka_server.workspace.crowd
+    project = client.create_project(make_project())
+    skill = client.create_skill(name="accuracy")
+    pool = toloka.Pool(
+        project_id=project.id, private_name="dynamic", may_contain_adult_content=False,
+        reward_per_assignment=0.01, assignment_max_duration_seconds=600,
+        auto_accept_solutions=True,
+        defaults=toloka.Pool.Defaults(default_overlap_for_new_tasks=1),
+        dynamic_overlap_config=toloka.pool.DynamicOverlapConfig(
+            type="BASIC", max_overlap=5, min_confidence=0.95, answer_weight_skill_id=skill.id,
+            fields=[toloka.pool.DynamicOverlapConfig.Field(name="category")]))
+    pool.set_mixer_config(real_tasks_count=2, golden_tasks_count=0)
+    pool = client.create_pool(pool)
+    config = client.get_pool(pool.id).dynamic_overlap_config
+    assert config.max_overlap == 5
+    assert config.min_confidence == pytest.approx(0.95)
+    assert config.answer_weight_skill_id == skill.id
+    assert [f.name for f in config.fields] == ["category"]
+
+    real, _ = headlines()
+    some = dict(list(real.items())[:6])
+    client.create_tasks([toloka.Task(pool_id=pool.id, input_values={"headline": h})
+                         for h in some], allow_defaults=True, open_pool=True)
+    sim = SimulatedCrowd(crowd, some)
+    names = [f"careful{i}" for i in range(6)]
+    for name in names:
+        client.set_user_skill(skill_id=skill.id, user_id=sim.invite(name),
+                              value=decimal.Decimal(90))
+    # Careful workers who always agree: every task stops well before max_overlap.
+    sim.answer = lambda _name, headline, _rng: some[headline]  # type: ignore[method-assign]
+    sim.work(pool.id, names)
+    answers = client.get_assignments_df(pool.id, status=["APPROVED"],
+                                        field=["ASSIGNMENT:task_id"])
+    per_task = answers.groupby("ASSIGNMENT:task_id").size()
+    assert len(per_task) == len(some)
+    # One answer from a 90%-skill worker gives confidence 0.9 < 0.95; two that agree give
+    # 0.988, so every task stops at 2 of the 5 allowed.
+    assert set(per_task) == {2}
+    assert (answers["OUTPUT:category"] == answers["INPUT:headline"].map(some)).all()
