@@ -34,7 +34,7 @@ def batch_labels(workspace: Workspace) -> pd.DataFrame:
 
 
 def build_report(workspace: Workspace) -> dict[str, Any]:
-    store, crowd = workspace.store, workspace.crowd
+    crowd = workspace.crowd
     labels = batch_labels(workspace)
     truth = simulation_truth(workspace)
     report: dict[str, Any] = {"items": len(labels)}
