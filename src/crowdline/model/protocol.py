@@ -61,7 +61,7 @@ def check_training_data(texts: Sequence[str], labels: Sequence[object]) -> tuple
                 hint="convert items to text (or drop empty rows) before training",
             )
     for position, label in enumerate(labels):
-        if label is None or (isinstance(label, float) and np.isnan(label)):
+        if label is None or (isinstance(label, float | np.floating) and np.isnan(label)):
             raise BadTrainingData(
                 f"label at position {position} is missing",
                 hint="drop unlabeled rows before training",
