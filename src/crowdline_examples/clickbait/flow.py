@@ -38,14 +38,19 @@ CROWD_BACKENDS = ("simulated", "builtin")
 
 
 def set_up(workspace: Workspace, *, backend: str = "simulated",
-           routing: dict | None = None, data_dir: Path = DATA_DIR) -> None:
-    """Create the input repos, commit configs and reference data, create the pipelines."""
+           routing: dict | None = None, data_dir: Path = DATA_DIR,
+           crowd_config: dict | None = None) -> None:
+    """Create the input repos, commit configs and reference data, create the pipelines.
+
+    ``data_dir`` holds golden.csv, training.csv, seed_labeled.csv and test.csv (see the
+    shipped sample); ``crowd_config`` replaces configs/crowd.json (the simulated annotators).
+    """
     store = workspace.store
     existing = {repo.name for repo in store.list_repos()}
     for name, description in INPUT_REPOS.items():
         if name not in existing:
             store.create_repo(name, description)
-    crowd_config = json.loads((CONFIG_DIR / "crowd.json").read_text())
+    crowd_config = dict(crowd_config or json.loads((CONFIG_DIR / "crowd.json").read_text()))
     crowd_config["backend"] = backend
     with store.commit("config", "master", message="clickbait flow configs") as commit:
         for name in ("project.json", "pool.json", "training_pool.json"):
