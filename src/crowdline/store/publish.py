@@ -13,6 +13,7 @@ import datetime as dt
 import sqlalchemy as sa
 
 from crowdline.errors import BranchMoved, CommitFinished, CommitNotFound
+from crowdline.store.snapshots import ADDED, LIVE, REMOVED
 from crowdline.store.tables import branches, commits, entries, lineages, sequence, staged
 
 
@@ -47,8 +48,7 @@ def _colliding_path(conn: sa.Connection, commit_id: str, parent: sa.Row | None,
         sa.and_(entries.c.removed_pos > lo, entries.c.removed_pos <= hi),
     )
     if parent is None:  # everything at the head is new to this commit
-        changed = sa.and_(entries.c.added_pos <= hi, sa.or_(
-            entries.c.removed_pos.is_(None), entries.c.removed_pos > hi))
+        changed = sa.and_(ADDED <= hi, REMOVED > hi)
     row = conn.execute(sa.select(entries.c.pkey).where(
         entries.c.lineage_id == head.lineage_id, changed, entries.c.pkey.in_(staged_keys)
     ).limit(1)).first()
@@ -81,8 +81,7 @@ def _place(conn: sa.Connection, repo_id: int, parent: sa.Row | None) -> tuple[in
         cols = [entries.c.pkey, entries.c.dkey, entries.c.hash, entries.c.size]
         source = sa.select(sa.literal(lineage_id), *cols, sa.literal(0)).where(
             entries.c.lineage_id == parent.lineage_id,
-            entries.c.added_pos <= parent.pos,
-            sa.or_(entries.c.removed_pos.is_(None), entries.c.removed_pos > parent.pos),
+            ADDED <= parent.pos, REMOVED > parent.pos,
         )
         conn.execute(sa.insert(entries).from_select(
             ["lineage_id", "pkey", "dkey", "hash", "size", "added_pos"], source))
@@ -119,15 +118,14 @@ def finish(conn: sa.Connection, repo_id: int, commit_id: str) -> None:
     lineage_id, pos = _place(conn, repo_id, parent)
     # A put of identical content is no change.
     same = sa.select(entries.c.id).where(
-        entries.c.lineage_id == lineage_id, entries.c.removed_pos.is_(None),
+        entries.c.lineage_id == lineage_id, LIVE,
         entries.c.pkey == staged.c.pkey, entries.c.hash == staged.c.hash,
     ).exists()
     conn.execute(sa.delete(staged).where(staged.c.commit_id == commit_id, staged.c.op == "put",
                                          same))
     staged_keys = sa.select(staged.c.pkey).where(staged.c.commit_id == commit_id)
     conn.execute(sa.update(entries).where(
-        entries.c.lineage_id == lineage_id, entries.c.removed_pos.is_(None),
-        entries.c.pkey.in_(staged_keys),
+        entries.c.lineage_id == lineage_id, LIVE, entries.c.pkey.in_(staged_keys),
     ).values(removed_pos=pos))
     conn.execute(sa.insert(entries).from_select(
         ["lineage_id", "pkey", "dkey", "hash", "size", "added_pos"],
