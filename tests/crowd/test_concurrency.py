@@ -116,3 +116,26 @@ def test_two_tabs_of_one_worker_get_one_suite_and_one_submit(crowd: Crowd,
     assert _in_threads(4, submit) == []
     assert len({r.status for r in results}) == 1
     assert len(crowd.answers_frame(pool.id)) == 2
+
+
+def test_no_more_tasks_is_never_said_while_tasks_are_left(crowd: Crowd, database_url: str) -> None:
+    # overlap = number of workers: each worker must label every task, so a worker told
+    # "nothing left" while other requests briefly hold the free tasks leaves slots empty
+    project = crowd.create_project(project_config())
+    pool = crowd.create_pool(pool_config(project.id, mixer_config={"real_tasks_count": 1},
+                                         defaults={"default_overlap_for_new_tasks": 6}))
+    crowd.create_tasks(real_tasks(pool.id, 15), open_pool=True)
+    workers = [crowd.invite_worker(f"w{i}")[0] for i in range(6)]
+
+    def label(i: int) -> None:
+        engine = make_engine(database_url)
+        own = Crowd(engine=engine)
+        try:
+            while (suite := own.request_assignment(workers[i].id, pool.id)) is not None:
+                own.submit_assignment(workers[i].id, suite.id, [answer("clickbait")])
+        finally:
+            engine.dispose()
+
+    assert _in_threads(6, label) == []
+    assert len(crowd.answers_frame(pool.id)) == 15 * 6
+    assert crowd.is_pool_complete(pool.id)

@@ -63,8 +63,14 @@ def _claim_real(conn: sa.Connection, pool_key: int, worker_key: int, count: int)
     c = t.tasks.c
     query = (sa.select(c.id).where(c.pool_id == pool_key, c.kind == "REAL",
                                    c.available == sa.true(), _unseen(worker_key))
-             .order_by(c.id).limit(count).with_for_update(skip_locked=True, of=t.tasks))
-    candidates = conn.execute(query).scalars().all()
+             .order_by(c.id).limit(count))
+    candidates = conn.execute(query.with_for_update(skip_locked=True, of=t.tasks)).scalars().all()
+    for _ in range(2):
+        if candidates or conn.dialect.name != "postgresql":
+            break
+        # Every free task may be locked by other requests for a moment: wait for them rather
+        # than tell this worker there is nothing left (we hold no task lock, so no deadlock).
+        candidates = conn.execute(query.with_for_update(of=t.tasks)).scalars().all()
     if not candidates:
         return []
     # The guard is in the UPDATE itself: a slot is taken only while issued < overlap.
