@@ -62,3 +62,24 @@ def test_training_gives_hints_and_gates_the_main_pool(crowd: Crowd) -> None:
     # training answers are not the pool's answers, and the training suites cost nothing
     assert crowd.answers_frame(main.id).empty
     assert {a.reward for a in crowd.list_assignments(pool_id=training_id)} == {0.0}
+
+
+def test_a_finished_training_is_not_offered_again(crowd: Crowd) -> None:
+    project = crowd.create_project(project_config())
+    training = crowd.create_pool({
+        "project_id": project.id, "training_tasks_in_task_suite_count": 2,
+        "task_suites_required_to_pass": 1, "priority": 50})
+    crowd.create_tasks([
+        {"pool_id": training.id, "input_values": {"headline": f"train {i}"},
+         "known_solutions": [{"output_values": {"category": LABELS[0]}}]}
+        for i in range(6)], open_pool=True)
+    main = crowd.create_pool(pool_config(project.id, quality_control={
+        "training_requirement": {"training_pool_id": training.id,
+                                 "training_passing_skill_value": 50}}))
+    crowd.create_tasks(real_tasks(main.id, 4), open_pool=True)
+    worker, _ = crowd.invite_worker("quick")
+    suite = crowd.request_assignment(worker.id)
+    assert suite.pool_id == training.id
+    crowd.submit_assignment(worker.id, suite.id, [answer(LABELS[0])] * 2)
+    # one suite was required; the training pool ranks first but is done for this worker
+    assert crowd.request_assignment(worker.id).pool_id == main.id

@@ -155,6 +155,8 @@ def request_assignment(conn: sa.Connection, worker_key: int, pool_id: str | None
                 continue
         if pool.type == "REGULAR" and not training.admits(conn, pool, worker_key):
             continue
+        if pool.type == "TRAINING" and training.has_completed(conn, row.id, worker_key):
+            continue  # done with this training (passed or not): no more of its suites
         project = get_project(conn, pool.project_id)
         s = t.assignments.c
         active = conn.execute(sa.select(t.assignments).where(
