@@ -43,9 +43,13 @@ def demo(
             workspace.pipelines.run()
             status.update("committing batch 1 and running the flow")
             flow.commit_batch(workspace, flow.DATA_DIR / "batch_1.csv")
-            if humans:
-                _serve_for_humans(workspace, workers)
-            workspace.pipelines.run()
+            if not humans:
+                workspace.pipelines.run()
+        if humans:
+            workspace.pipelines.run(until_quiet=True)  # route batch 1; labeling then waits
+            _serve_for_humans(workspace, workers)
+            _print_report(build_report(workspace), title="so far")
+            return
         _print_report(build_report(workspace), title="after batch 1")
         with console.status("committing batch 2: only it is processed"):
             jobs_before = {job.id for job in workspace.pipelines.list_jobs()}
@@ -77,14 +81,30 @@ def _home_from_env() -> bool:
 
 
 def _serve_for_humans(workspace: Workspace, workers: int) -> None:
-    from crowdline.server.background import start_background_server
+    """Serve the annotator UI with the pipelines' wake-up loop until Ctrl-C."""
+    import threading
 
-    server = start_background_server(workspace)
-    links = [workspace.crowd.invite_worker(f"annotator {i + 1}")[1] for i in range(workers)]
-    console.print(Panel("\n".join(f"{server.base_url}/join/{token}" for token in links),
-                        title="invite links: open one in a browser and label"))
-    console.print("the flow waits for the pools to complete (Ctrl-C stops; `crowdline run` "
-                  "resumes later)")
+    import uvicorn
+
+    from crowdline.server import create_app
+
+    settings = workspace.settings
+    links = [f"{settings.public_url}/join/{workspace.crowd.invite_worker(f'annotator {i + 1}')[1]}"
+             for i in range(workers)]
+    token = workspace.crowd.create_requester_token("demo")
+    console.print(Panel("\n".join(links), title="invite links: open one in a browser and label"))
+    console.print(f"dashboard: {settings.public_url}/dashboard (requester token: {token})")
+    console.print("the label step waits for the pool to complete; Ctrl-C stops the server "
+                  "(`crowdline serve` or `crowdline run` picks up where it stopped)")
+    stop = threading.Event()
+    loop = threading.Thread(target=workspace.pipelines.serve_forever, args=(stop,), daemon=True)
+    loop.start()
+    try:
+        uvicorn.run(create_app(workspace), host=settings.server_host, port=settings.server_port,
+                    log_level="warning", access_log=False)
+    finally:
+        stop.set()
+        loop.join(timeout=10)
 
 
 def _print_report(report: dict, *, title: str) -> None:
