@@ -380,10 +380,17 @@ def _apply(ctx: Context, rule: dict[str, Any], collector: dict[str, Any],
 
 def _restrict(ctx: Context, params: dict[str, Any], figures: dict[str, Any],
               worker_key: int, assignment_key: int | None) -> dict[str, Any] | None:
-    from crowdline.crowd.workers import is_restricted
-
     scope = params.get("scope", "POOL")
-    if is_restricted(ctx.conn, worker_key, ctx.pool_key, ctx.project_key, ctx.when):
+    r = t.restrictions.c
+    covering = [r.scope == "ALL_PROJECTS"]  # an existing ban as wide or wider is enough
+    if scope in ("POOL", "PROJECT"):
+        covering.append(sa.and_(r.scope == "PROJECT", r.project_id == ctx.project_key))
+    if scope == "POOL":
+        covering.append(sa.and_(r.scope == "POOL", r.pool_id == ctx.pool_key))
+    existing = ctx.conn.execute(sa.select(r.id).where(
+        r.worker_id == worker_key, sa.or_(r.will_expire.is_(None), r.will_expire > ctx.when),
+        sa.or_(*covering)).limit(1)).first()
+    if existing is not None:
         return None
     if "duration_unit" in params:
         unit = params["duration_unit"]
