@@ -1,8 +1,9 @@
 """Triggers and job creation: a new input commit becomes a job with its datums planned.
 
-A job is created in one SQL transaction (job row + every datum row), so a crash leaves
-either no job or a whole one. Datums whose (id, hash) are in the current output are
-``skipped``; outputs and waits of an earlier unfinished job with the same hash are reused.
+A job is created in one SQL transaction (job row + a row per datum to process), so a crash
+leaves either no job or a whole one. Datums whose (id, hash) are in the current output are
+skipped (counted on the job, not stored); outputs and waits of an earlier unfinished job
+with the same hash are reused.
 """
 
 from __future__ import annotations
@@ -119,8 +120,6 @@ class Planner:
         job_id = uuid.uuid4().hex
         now = utcnow()
         rows = []
-        for datum, digest in plan.skipped:
-            rows.append(_datum_row(job_id, datum, digest, DatumState.SKIPPED))
         for datum, digest in plan.to_process:
             earlier = reusable.get((datum.id, digest))
             new = _datum_row(job_id, datum, digest, DatumState.PENDING)
@@ -149,7 +148,8 @@ class Planner:
                                      error=f"superseded by job {job_id}"))
             conn.execute(t.jobs.insert().values(
                 id=job_id, pipeline=row.name, pipeline_version=row.version, salt=row.salt,
-                state=JobState.CREATED.value, input_commits=heads, created_at=now))
+                state=JobState.CREATED.value, input_commits=heads, created_at=now,
+                skipped=len(plan.skipped), removed=plan.removed))
             for chunk in _chunks(rows, INSERT_CHUNK):
                 conn.execute(t.datums.insert(), chunk)
             conn.execute(t.pipelines.update().where(t.pipelines.c.name == row.name)

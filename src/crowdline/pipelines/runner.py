@@ -284,14 +284,14 @@ class JobRunner:
             rows = conn.execute(sa.select(
                 t.datums.c.datum_id, t.datums.c.datum_hash, t.datums.c.state,
                 t.datums.c.outputs, t.datums.c.staging).where(t.datums.c.job_id == job.id)).all()
-        present = {r.datum_id for r in rows}
         fresh = [r for r in rows if r.state == DatumState.SUCCESS]
-        dropped = (set(committed) - present) | {r.datum_id for r in fresh
-                                                if r.datum_id in committed}
-        kept_paths = {p for r in rows if r.state == DatumState.SKIPPED and r.datum_id in committed
-                      for p in committed[r.datum_id].paths}
+        dropped = set(job.removed or ()) | {r.datum_id for r in fresh
+                                            if r.datum_id in committed}
+        kept_paths = {p for datum_id, r in committed.items() if datum_id not in dropped
+                      for p in r.paths}
         kept_paths |= {p for r in fresh for p in (r.outputs or [])}
-        to_delete = sorted({p for d in dropped for p in committed[d].paths} - kept_paths)
+        to_delete = sorted({p for d in dropped if d in committed
+                            for p in committed[d].paths} - kept_paths)
         commit_id = self._adopt_commit(job) or self._write_commit(job, fresh, to_delete, store)
         with self.engine.begin() as conn:
             if dropped:

@@ -252,7 +252,8 @@ class Pipelines:
             job = conn.execute(sa.select(t.jobs).where(t.jobs.c.id == job_id)).first()
             if job is None:
                 raise JobNotFound(f"no job {job_id!r}", hint="see `crowdline job list`")
-            counts = dict(conn.execute(
+            counts = {DatumState.SKIPPED.value: job.skipped} if job.skipped else {}
+            counts |= dict(conn.execute(
                 sa.select(t.datums.c.state, sa.func.count()).where(t.datums.c.job_id == job_id)
                 .group_by(t.datums.c.state)).all())
             waits = dict(conn.execute(
@@ -269,6 +270,7 @@ class Pipelines:
             waiting_on={str(k): v for k, v in waits.items()})
 
     def list_datums(self, job_id: str) -> list[DatumInfo]:
+        """The datums a job processed (skipped ones are only counted: see inspect_job)."""
         self.inspect_job(job_id)
         with t.reading(self.engine) as conn:
             rows = conn.execute(sa.select(t.datums).where(t.datums.c.job_id == job_id)

@@ -35,6 +35,10 @@ jobs = sa.Table(
     sa.Column("input_commits", sa.JSON, nullable=False),
     sa.Column("output_commit", sa.String(64), nullable=True),
     sa.Column("error", sa.Text, nullable=True),
+    # Skipped datums are counted, not stored (a 100,000-file input would add 100,000 rows
+    # per job); ``removed`` lists the datum ids whose committed output the job deletes.
+    sa.Column("skipped", sa.Integer, nullable=False, server_default="0"),
+    sa.Column("removed", sa.JSON, nullable=True),
     sa.Column("owner", sa.String(200), nullable=True),
     sa.Column("heartbeat_at", TS, nullable=True),
     sa.Column("created_at", TS, nullable=False),
