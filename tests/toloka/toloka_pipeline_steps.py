@@ -9,8 +9,8 @@ from pathlib import Path
 
 import pandas as pd
 
-from crowdline.crowd.toloka_backend import TolokaBackend
-from crowdline.pipelines import WaitFor, current_datum
+from crowdline.crowd.toloka_backend import TolokaBackend, label_batch
+from crowdline.pipelines import current_datum
 
 PROJECT = {
     "public_name": "Clickbait via Toloka",
@@ -47,24 +47,18 @@ HONEYPOTS = {f"Control {i}: minister resigns": "notclickbait" for i in range(4)}
 
 
 def label_with_toloka(inputs: dict[str, Path], output: Path) -> None:
-    """Every call is idempotent: the datum runs once to send the batch, waits, runs again."""
+    """Send each batch to Toloka; the datum waits until its pool is done, then writes."""
     backend = TolokaBackend.from_config(current_datum().workspace())
     (folder,) = inputs.values()
     for path in sorted(folder.glob("*.csv")):
         rows = pd.read_csv(path, dtype=str)
-        project_id = backend.ensure_project(PROJECT)
-        pool_id = backend.ensure_pool(project_id, {**POOL, "private_name": path.stem})
-        backend.upload_tasks(
-            pool_id, [{"input_values": {"headline": h}} for h in rows["headline"]],
-            [{"input_values": {"headline": h},
-              "known_solutions": [{"output_values": {"category": label}}]}
-             for h, label in HONEYPOTS.items()])
-        if not backend.is_pool_complete(pool_id):
-            backend.open_pool(pool_id)
-            raise WaitFor("crowdline.crowd.toloka_backend:pool_complete", pool_id=pool_id)
-        answers = backend.answers_frame(pool_id, include_banned=False)
-        answers[["task", "worker", "label", "input:headline"]].to_csv(
+        result = label_batch(
+            backend, project=PROJECT, pool={**POOL, "private_name": path.stem},
+            tasks=[{"input_values": {"headline": h}} for h in rows["headline"]],
+            honeypots=[{"input_values": {"headline": h},
+                        "known_solutions": [{"output_values": {"category": label}}]}
+                       for h, label in HONEYPOTS.items()])
+        result.answers[["task", "worker", "label", "input:headline"]].to_csv(
             output / f"{path.stem}.answers.csv", index=False)
-        backend.bans(pool_id)[["worker", "scope", "reason"]].to_csv(
+        result.bans[["worker", "scope", "reason"]].to_csv(
             output / f"{path.stem}.bans.csv", index=False)
-        backend.close_pool(pool_id)  # already closed by itself when complete: a no-op

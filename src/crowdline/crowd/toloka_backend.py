@@ -6,13 +6,12 @@ label DataFrame, and report the bans. Every step is idempotent (project by publi
 by private name, tasks once), so a retried or resumed datum never duplicates work.
 
     backend = TolokaBackend.from_config(workspace)          # URL + token: params, secrets, env
-    project_id = backend.ensure_project(project_json)
-    pool_id = backend.ensure_pool(project_id, pool_json)
-    backend.upload_tasks(pool_id, tasks, honeypots)
-    if not backend.is_pool_complete(pool_id):        # a rerun after the wait skips this
-        backend.open_pool(pool_id)
-        raise WaitFor("crowdline.crowd.toloka_backend:pool_complete", pool_id=pool_id)
-    answers = backend.answers_frame(pool_id); bans = backend.bans(pool_id)
+    result = label_batch(backend, project=project_json, pool=pool_json,
+                         tasks=[{"input_values": {...}}, ...], honeypots=[...])
+    # first run: raises WaitFor(pool_complete); after the wake: result.answers, result.bans
+
+or step by step: ensure_project, ensure_pool, upload_tasks, open_pool, is_pool_complete,
+answers_frame, bans, close_pool.
 
 Configuration, first found wins: ``toloka_url`` / ``toloka_token`` in the params; the
 pipelines' secret named ``toloka`` (or params["toloka_secret"]) with keys ``url`` and ``token``
@@ -28,6 +27,7 @@ import os
 import types
 import warnings
 from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
 from typing import Any
 
 import pandas as pd
@@ -246,6 +246,40 @@ class TolokaBackend:
                              "restriction_id": str(restriction.id)})
         return pd.DataFrame(rows, columns=["worker", "scope", "reason", "until",
                                            "restriction_id"])
+
+
+@dataclass
+class LabelingResult:
+    """What a finished Toloka pool gave: answers (banned workers' left out) and the bans."""
+
+    pool_id: str
+    answers: pd.DataFrame
+    bans: pd.DataFrame
+
+
+def label_batch(backend: TolokaBackend, *, project: Mapping[str, Any], pool: Mapping[str, Any],
+                tasks: Sequence[Mapping[str, Any]], honeypots: Sequence[Mapping[str, Any]] = (),
+                wait_params: Mapping[str, Any] | None = None) -> LabelingResult:
+    """The whole labeling step of a pipeline datum, safe to run again and again.
+
+    First run: create the project and pool, upload tasks and honeypots, open the pool and
+    raise ``WaitFor(pool_complete)`` (the datum waits without a worker). The run after the
+    wake: the answers and bans, and the pool closed. ``wait_params`` go into the WaitFor
+    (e.g. ``{"toloka_secret": "toloka-prod"}``; never the token).
+    """
+    from crowdline.pipelines import WaitFor
+
+    project_id = backend.ensure_project(project)
+    pool_id = backend.ensure_pool(project_id, pool)
+    backend.upload_tasks(pool_id, tasks, honeypots)
+    if not backend.is_pool_complete(pool_id):
+        backend.open_pool(pool_id)
+        raise WaitFor(f"{__name__}:pool_complete", pool_id=pool_id, **dict(wait_params or {}))
+    result = LabelingResult(pool_id=pool_id,
+                            answers=backend.answers_frame(pool_id, include_banned=False),
+                            bans=backend.bans(pool_id))
+    backend.close_pool(pool_id)  # a pool that completed closed itself: then a no-op
+    return result
 
 
 def pool_complete(workspace: Any, params: Mapping[str, Any]) -> bool:
