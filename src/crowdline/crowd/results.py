@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import io
 import json
-from collections import Counter, defaultdict
+from collections import Counter
 from collections.abc import Sequence
 from typing import Any
 
@@ -51,25 +51,29 @@ def pool_stats(conn: sa.Connection, pool_id: str) -> dict[str, Any]:
                                                 .where(t.workers.c.id.in_(
                                                     sa.select(s.worker_id).where(
                                                         s.pool_id == pool_key))))}
-    answers_per_worker: Counter[str] = Counter()
-    golden: dict[str, list[int]] = defaultdict(lambda: [0, 0])
+    # Aggregates run in SQL: the dashboard stays cheap on pools of millions of answers.
+    counted = (sa.select(a.worker_id, a.kind, a.correct, a.output_values, a.task_id)
+               .join(t.assignments, s.id == a.assignment_id)
+               .where(a.pool_id == pool_key, s.status.in_(ANSWER_STATUSES)).subquery())
+    k = counted.c
+    answers_per_worker = {str(w): int(n) for w, n in conn.execute(
+        sa.select(k.worker_id, sa.func.count()).where(k.kind == "REAL").group_by(k.worker_id))}
+    golden = {str(w): (int(n), int(right)) for w, n, right in conn.execute(
+        sa.select(k.worker_id, sa.func.count(),
+                  sa.func.coalesce(sa.func.sum(sa.case((k.correct, 1), else_=0)), 0))
+        .where(k.kind != "REAL").group_by(k.worker_id))}
     labels: Counter[str] = Counter()
-    per_task: Counter[int] = Counter()
-    rows = conn.execute(sa.select(a.task_id, a.worker_id, a.kind, a.output_values, a.correct)
-                        .join(t.assignments, s.id == a.assignment_id)
-                        .where(a.pool_id == pool_key, s.status.in_(ANSWER_STATUSES)))
-    for r in rows:
-        worker = str(r.worker_id)
-        if r.kind == "REAL":
-            answers_per_worker[worker] += 1
-            labels[str(label_of(field, r.output_values))] += 1
-            per_task[r.task_id] += 1
-        else:
-            golden[worker][0] += 1
-            golden[worker][1] += int(bool(r.correct))
-    overlaps = conn.execute(sa.select(c.id, c.overlap).where(
-        c.pool_id == pool_key, c.kind == "REAL")).all()
-    complete = sum(1 for r in overlaps if r.overlap is not None and per_task[r.id] >= r.overlap)
+    as_text = sa.cast(k.output_values, sa.Text)
+    for text, n in conn.execute(sa.select(as_text, sa.func.count()).where(k.kind == "REAL")
+                                .group_by(as_text)):
+        labels[str(label_of(field, json.loads(text) if text else None))] += int(n)
+    per_task = (sa.select(k.task_id, sa.func.count().label("n")).where(k.kind == "REAL")
+                .group_by(k.task_id).subquery())
+    complete = conn.execute(sa.select(sa.func.count()).select_from(per_task).join(
+        t.tasks, c.id == per_task.c.task_id).where(
+        c.overlap.is_not(None), per_task.c.n >= c.overlap)).scalar_one()
+    total = conn.execute(sa.select(sa.func.count()).select_from(t.tasks).where(
+        c.pool_id == pool_key, c.kind == "REAL")).scalar_one()
     reasons: dict[tuple[int, int], dict[str, Any]] = {}
     for q in conn.execute(sa.select(t.qc_actions).where(t.qc_actions.c.pool_id == pool_key)):
         if "restriction_id" in q.action:
@@ -94,13 +98,13 @@ def pool_stats(conn: sa.Connection, pool_id: str) -> dict[str, Any]:
         "training_tasks": int(kinds.get("TRAINING", 0)),
         "assignments": {k: int(v) for k, v in by_status.items()},
         "workers": {str(k): v for k, v in names.items()},
-        "answers_per_worker": dict(answers_per_worker),
+        "answers_per_worker": answers_per_worker,
         "golden_accuracy": {w: {"answers": n, "correct": k, "accuracy": k / n if n else None}
                             for w, (n, k) in golden.items()},
         "bans": bans,
         "label_distribution": dict(labels),
-        "completion": {"tasks_complete": complete, "tasks_total": len(overlaps),
-                       "ratio": complete / len(overlaps) if overlaps else 1.0},
+        "completion": {"tasks_complete": int(complete), "tasks_total": int(total),
+                       "ratio": complete / total if total else 1.0},
         "is_complete": is_pool_complete(conn, pool.id),
     }
 
