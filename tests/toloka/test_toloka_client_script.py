@@ -185,6 +185,12 @@ def test_requester_script_end_to_end(toloka_server: Any) -> None:
     assert [c.collector_config.type.value for c in rules] == [
         "GOLDEN_SET", "ASSIGNMENT_SUBMIT_TIME", "MAJORITY_VOTE", "SKIPPED_IN_ROW_ASSIGNMENTS"]
     assert rules[0].rules[0].action.parameters.scope.value == "PROJECT"
+    fetched.reward_per_assignment = 0.02
+    fetched.assignment_max_duration_seconds = 900
+    updated = client.update_pool(pool.id, fetched)  # the fetched pool, sent back whole
+    assert updated.assignment_max_duration_seconds == 900
+    assert client.get_pool(pool.id).reward_per_assignment == pytest.approx(0.02)
+    assert len(client.get_pool(pool.id).quality_control.configs) == 4
 
     # -- tasks: real ones asynchronously, control tasks synchronously ----------------------
     real, golden = headlines()
