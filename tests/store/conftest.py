@@ -4,13 +4,15 @@ from __future__ import annotations
 
 import tempfile
 import uuid
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
+import sqlalchemy as sa
 
 from crowdline.database import make_engine, upgrade_schema
 from crowdline.store import Store
+from crowdline.testing.postgres import PostgresServer
 from crowdline.testing.s3 import SeaweedS3Server, find_weed
 
 S3_BUCKET = "crowdline-tests"
@@ -23,6 +25,27 @@ def s3_server() -> Iterator[SeaweedS3Server]:
     server = SeaweedS3Server(Path(tempfile.mkdtemp(prefix="crowdline-s3-"))).start()
     yield server
     server.stop()
+
+
+@pytest.fixture(scope="session")
+def postgres_schema_template(postgres_server: PostgresServer) -> Iterator[Callable[[], str]]:
+    """Migrate one database once; each test gets a fresh copy (CREATE DATABASE ... TEMPLATE)."""
+    template = postgres_server.create_database(f"store_template_{uuid.uuid4().hex[:8]}")
+    engine = make_engine(template)
+    upgrade_schema(engine)
+    engine.dispose()
+    name = template.rsplit("/", 1)[1]
+    admin = sa.create_engine("postgresql+psycopg://" + postgres_server.admin_url.split("://")[1],
+                             isolation_level="AUTOCOMMIT")
+
+    def copy() -> str:
+        fresh = f"t_{uuid.uuid4().hex[:12]}"
+        with admin.connect() as conn:
+            conn.exec_driver_sql(f'CREATE DATABASE "{fresh}" TEMPLATE "{name}"')
+        return template.rsplit("/", 1)[0] + "/" + fresh
+
+    yield copy
+    admin.dispose()
 
 
 BACKENDS = [
@@ -41,9 +64,9 @@ def store(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Store]:
     if sql == "sqlite":
         url = f"sqlite:///{tmp_path / 'crowdline.db'}"
     else:
-        url = request.getfixturevalue("postgres_server").create_database()
+        url = request.getfixturevalue("postgres_schema_template")()
     engine = make_engine(url)
-    upgrade_schema(engine)
+    upgrade_schema(engine)  # a no-op on a copy of the migrated template
     if blobs == "local":
         result = Store(engine=engine, storage_url=(tmp_path / "objects").as_uri())
     else:

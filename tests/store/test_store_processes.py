@@ -78,7 +78,7 @@ def _spawn(script: str, *args: str) -> subprocess.Popen[str]:
 @pytest.mark.slow
 def test_two_processes_committing_to_one_branch_lose_no_update(shared_store) -> None:
     store, db, storage = shared_store
-    per_writer = 12
+    per_writer = 8
     writers = [_spawn(WRITER, db, storage, name, str(per_writer)) for name in ("w1", "w2")]
     for writer in writers:
         out, err = writer.communicate(timeout=240)
@@ -109,7 +109,7 @@ def _kill(process: subprocess.Popen[str]) -> None:
 def test_kill_9_during_put_leaves_no_half_commit(shared_store, tmp_path: Path) -> None:
     store, db, storage = shared_store
     before = store.list_commits("raw")
-    folder = _make_folder(tmp_path / "in", 4500)
+    folder = _make_folder(tmp_path / "in", 2500)
     child = _spawn(SLOW_PUT, db, storage, str(folder), "put")
     assert child.stdout.readline().startswith("staged")  # first batch is in the open commit
     _kill(child)
@@ -117,7 +117,7 @@ def test_kill_9_during_put_leaves_no_half_commit(shared_store, tmp_path: Path) -
     assert [f.path for f in store.walk_files("raw", "master")] == ["/counter"]
     with store.commit("raw", message="after the crash") as commit:
         commit.put_local(folder, "/big")
-    assert len(store.list_files("raw", "master", "/big")) == 4500
+    assert len(store.list_files("raw", "master", "/big")) == 2500
     assert store.fsck().ok
 
 
@@ -125,7 +125,7 @@ def test_kill_9_during_put_leaves_no_half_commit(shared_store, tmp_path: Path) -
 def test_kill_9_during_finish_is_all_or_nothing(shared_store, tmp_path: Path) -> None:
     store, db, storage = shared_store
     head = store.resolve("raw", "master")
-    folder = _make_folder(tmp_path / "in", 3000)
+    folder = _make_folder(tmp_path / "in", 2000)
     child = _spawn(SLOW_PUT, db, storage, str(folder), "finish")
     for line in child.stdout:
         if line.startswith("finishing"):
@@ -135,7 +135,7 @@ def test_kill_9_during_finish_is_all_or_nothing(shared_store, tmp_path: Path) ->
     if store.resolve("raw", "master") == head:  # killed before the publish transaction ended
         assert files == ["/counter"]
     else:
-        assert len(files) == 3001
+        assert len(files) == 2001
     with store.commit("raw", message="after the crash") as commit:
         commit.put_file("/next", b"n")
     assert store.get_file("raw", "master", "/next") == b"n"

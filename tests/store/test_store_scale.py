@@ -14,8 +14,8 @@ from crowdline.database import make_engine, upgrade_schema
 from crowdline.store import Store
 from crowdline.store.tables import entries
 
-BIG = 5_000
-CHANGE = 300
+BIG = 3_000
+CHANGE = 200
 
 
 def _folder(root: Path, count: int, prefix: str) -> Path:
