@@ -80,6 +80,10 @@ class EncodedAnswers:
 def _column_kind(values: pd.Series) -> str:
     if isinstance(values.dtype, pd.CategoricalDtype):
         return "categorical"
+    if pd.api.types.is_bool_dtype(values.dtype):
+        return "boolean"
+    if pd.api.types.is_integer_dtype(values.dtype):
+        return "integer"  # without scanning millions of values
     return pd.api.types.infer_dtype(values, skipna=False)
 
 
@@ -114,7 +118,8 @@ def encode_answers(answers: pd.DataFrame, *, min_classes: int = 1) -> EncodedAns
                            f"method needs at least {min_classes}",
                            hint="use MajorityVote, or wait for answers with other labels")
     return EncodedAnswers(
-        task=task.astype(np.int64), worker=worker.astype(np.int64), label=label.astype(np.int64),
+        task=task.astype(np.int64, copy=False), worker=worker.astype(np.int64, copy=False),
+        label=label.astype(np.int64, copy=False),
         tasks=pd.Index(tasks, name="task"), workers=pd.Index(workers, name="worker"),
         classes=pd.Index(classes, name="label"))
 

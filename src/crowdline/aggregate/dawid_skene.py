@@ -13,6 +13,7 @@ batch of new answers EM needs only a few iterations.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Literal
 
 import numpy as np
@@ -68,22 +69,29 @@ def _log_where(values: np.ndarray, present: np.ndarray, log: np.ufunc) -> np.nda
     return out
 
 
-def _e_step(incidence: _Incidence, priors: np.ndarray, errors: np.ndarray) -> np.ndarray:
-    log_errors = _log_where(errors, incidence.observed, np.log2)
-    log_likelihood = np.log2(np.maximum(priors, EPS)) + incidence.by_task @ log_errors
-    scaled = np.exp2(log_likelihood - log_likelihood.max(axis=1, keepdims=True))
-    return scaled / scaled.sum(axis=1, keepdims=True)
+def _answer_log_likelihood(incidence: _Incidence, errors: np.ndarray) -> np.ndarray:
+    """(tasks × classes): Σ over each task's answers of ln P(answer | true class)."""
+    return np.asarray(incidence.by_task @ _log_where(errors, incidence.observed, np.log))
+
+
+def _e_step(incidence: _Incidence, priors: np.ndarray, answer_log: np.ndarray) -> np.ndarray:
+    """Posteriors from priors and ``_answer_log_likelihood`` (crowd-kit works in base 2)."""
+    log_likelihood = answer_log / np.log(2)
+    log_likelihood += np.log2(np.maximum(priors, EPS))
+    log_likelihood -= log_likelihood.max(axis=1, keepdims=True)
+    np.exp2(log_likelihood, out=log_likelihood)
+    log_likelihood /= log_likelihood.sum(axis=1, keepdims=True)
+    return log_likelihood
 
 
 def _evidence_lower_bound(incidence: _Incidence, probas: np.ndarray, priors: np.ndarray,
-                          errors: np.ndarray) -> float:
+                          answer_log: np.ndarray) -> float:
     """crowd-kit's ELBO: the prior term is counted once per answer, entropy on clipped probas."""
-    log_errors = _log_where(errors, incidence.observed, np.log)
     log_priors = np.log(np.maximum(priors, EPS))
-    joint = float((probas * (incidence.by_task @ log_errors)).sum())
+    joint = float(np.einsum("ij,ij->", probas, answer_log))
     joint += float((incidence.answers_per_task @ probas) @ log_priors)
     clipped = np.maximum(probas, EPS)
-    entropy = -float((np.log(clipped) * clipped).sum())
+    entropy = -float(np.einsum("ij,ij->", np.log(clipped), clipped))
     return joint + entropy
 
 
@@ -139,6 +147,38 @@ class _ExpectationMaximisation(Aggregator):
         self.n_iter = n_iter
         self.tol = tol
 
+    def _iterate(self, incidence: _Incidence, priors: np.ndarray, errors: np.ndarray,
+                 m_step: Callable[[np.ndarray], np.ndarray], gold: np.ndarray | None
+                 ) -> tuple[np.ndarray | None, np.ndarray, np.ndarray]:
+        """E-step, M-step until the ELBO per answer gains less than ``tol``; returns the last
+        posteriors (None if no iteration ran), priors and confusion rows."""
+        probas = None
+        answer_log = _answer_log_likelihood(incidence, errors)
+        loss = -np.inf
+        self.loss_history_ = []
+        for _ in range(self.n_iter):
+            probas = _pin_gold(_e_step(incidence, priors, answer_log), gold)
+            priors = probas.mean(axis=0)
+            errors = m_step(probas)
+            answer_log = _answer_log_likelihood(incidence, errors)  # reused by the next E-step
+            new_loss = _evidence_lower_bound(incidence, probas, priors, answer_log)
+            new_loss /= len(incidence.encoded.task)
+            self.loss_history_.append(new_loss)
+            if new_loss - loss < self.tol:
+                break
+            loss = new_loss
+        return probas, priors, errors
+
+    def _store(self, encoded: EncodedAnswers, probas: np.ndarray, priors: np.ndarray,
+               errors: np.ndarray, present: np.ndarray) -> None:
+        if self.loss_history_:  # crowd-kit clips these in place while computing the ELBO
+            probas = np.maximum(probas, EPS)
+            priors = np.maximum(priors, EPS)
+        self.probas_ = probas_frame(encoded, probas)
+        self.labels_ = labels_series(encoded, probas)
+        self.priors_ = pd.Series(priors, index=encoded.classes, name="prior")
+        self.errors_ = _errors_frame(encoded, errors, present)
+
 
 class DawidSkene(_ExpectationMaximisation):
     """Dawid-Skene: one confusion matrix per worker (``errors_``, rows (worker, observed label),
@@ -176,27 +216,14 @@ class DawidSkene(_ExpectationMaximisation):
                 self.initial_error_strategy or "assign", n_classes)
         errors = _normalise_confusion(counts, present, n_classes)
 
-        loss = -np.inf
-        self.loss_history_ = []
-        for _ in range(self.n_iter):
-            probas = _pin_gold(_e_step(incidence, priors, errors), gold)
-            priors = probas.mean(axis=0)
-            errors = _normalise_confusion(_confusion_counts(incidence, probas),
-                                          incidence.observed, n_classes)
-            present = incidence.observed
-            new_loss = _evidence_lower_bound(incidence, probas, priors, errors) / len(encoded.task)
-            self.loss_history_.append(new_loss)
-            if new_loss - loss < self.tol:
-                break
-            loss = new_loss
-        if self.loss_history_:  # crowd-kit clips these in place while computing the ELBO
-            probas = np.maximum(probas, EPS)
-            priors = np.maximum(priors, EPS)
+        def m_step(posteriors: np.ndarray) -> np.ndarray:
+            return _normalise_confusion(_confusion_counts(incidence, posteriors),
+                                        incidence.observed, n_classes)
 
-        self.probas_ = probas_frame(encoded, probas)
-        self.labels_ = labels_series(encoded, probas)
-        self.priors_ = pd.Series(priors, index=encoded.classes, name="prior")
-        self.errors_ = _errors_frame(encoded, errors, present)
+        last, priors, errors = self._iterate(incidence, priors, errors, m_step, gold)
+        if last is not None:
+            probas, present = last, incidence.observed
+        self._store(encoded, probas, priors, errors, present)
         return self
 
 
@@ -255,26 +282,14 @@ class OneCoinDawidSkene(_ExpectationMaximisation):
         incidence = _Incidence(encoded)
         probas = vote(encoded)
         priors = probas.mean(axis=0)
+        errors = _one_coin_errors(encoded, _one_coin_skills(encoded, probas))
+
+        def m_step(posteriors: np.ndarray) -> np.ndarray:
+            return _one_coin_errors(encoded, _one_coin_skills(encoded, posteriors))
+
+        last, priors, errors = self._iterate(incidence, priors, errors, m_step, None)
+        probas = probas if last is None else last
         skills = _one_coin_skills(encoded, probas)
-        errors = _one_coin_errors(encoded, skills)
-        loss = -np.inf
-        self.loss_history_ = []
-        for _ in range(self.n_iter):
-            probas = _e_step(incidence, priors, errors)
-            priors = probas.mean(axis=0)
-            skills = _one_coin_skills(encoded, probas)
-            errors = _one_coin_errors(encoded, skills)
-            new_loss = _evidence_lower_bound(incidence, probas, priors, errors) / len(encoded.task)
-            self.loss_history_.append(new_loss)
-            if new_loss - loss < self.tol:
-                break
-            loss = new_loss
-        if self.loss_history_:
-            probas = np.maximum(probas, EPS)
-            priors = np.maximum(priors, EPS)
-        self.probas_ = probas_frame(encoded, probas)
-        self.labels_ = labels_series(encoded, probas)
-        self.priors_ = pd.Series(priors, index=encoded.classes, name="prior")
+        self._store(encoded, probas, priors, errors, incidence.observed)
         self.skills_ = pd.Series(skills, index=encoded.workers, name="skill")
-        self.errors_ = _errors_frame(encoded, errors, incidence.observed)
         return self
