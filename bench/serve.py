@@ -45,7 +45,9 @@ def percentile(values: list[float], q: float) -> float:
 
 
 def truth(input_values: dict) -> str:
-    return LABELS[hash(input_values["headline"]) % 2]
+    """What a careful annotator would answer: control task i is LABELS[i % 2], like its golden
+    answer; real task i is LABELS[i % 2] too."""
+    return LABELS[int(input_values["headline"].split()[-1]) % 2]
 
 
 def build_pool(ws: Workspace, tasks: int) -> tuple[str, float]:

@@ -11,6 +11,7 @@ from typing import Any
 import uvicorn
 from fastapi import FastAPI
 
+from crowdline.cli.serve import KEEP_ALIVE_SECONDS
 from crowdline.crowd import Crowd, Pool
 from crowdline.server import create_app
 from crowdline.testing.ports import free_port, wait_for_port
@@ -102,7 +103,8 @@ def live_server(workspace: Workspace) -> Iterator[LiveServer]:
     port = free_port()
     app = create_app(workspace)
     server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port,
-                                           log_level="warning", access_log=False))
+                                           log_level="warning", access_log=False,
+                                           timeout_keep_alive=KEEP_ALIVE_SECONDS))
     thread = threading.Thread(target=server.run, name="uvicorn-test", daemon=True)
     thread.start()
     try:

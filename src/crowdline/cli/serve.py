@@ -8,6 +8,8 @@ import typer
 
 from crowdline.cli.output import open_workspace
 
+KEEP_ALIVE_SECONDS = 75
+
 
 def register(app: typer.Typer) -> None:
     app.command("serve")(serve)
@@ -35,8 +37,10 @@ def serve(host: str = typer.Option(None, "--host", help="address to listen on "
     typer.echo(f"  annotators: invite links from `crowdline worker invite NAME` ({base}/annotate)")
     typer.echo(f"  dashboard:  {base}/dashboard   API docs: {base}/docs")
     try:
+        # keep-alive longer than uvicorn's 5 s: clients reusing a connection the server is
+        # closing at that moment get a read error (browsers and HTTP pools idle for a while)
         uvicorn.run(create_app(workspace), host=host, port=port, log_level="warning",
-                    access_log=False)
+                    access_log=False, timeout_keep_alive=KEEP_ALIVE_SECONDS)
     finally:
         stop.set()
         if runner is not None:

@@ -10,6 +10,7 @@ from fastapi.staticfiles import StaticFiles
 from fastapi.templating import Jinja2Templates
 
 from crowdline.config import Settings
+from crowdline.server.deps import WorkerCache
 from crowdline.server.errors import install_error_handlers
 from crowdline.server.routers import annotator, dashboard, extras, ui
 from crowdline.workspace import Workspace
@@ -38,6 +39,7 @@ def create_app(workspace: Workspace | Settings | None = None) -> FastAPI:
         workspace = Workspace(workspace)
     app = FastAPI(title="crowdline", version="0.1.0", description=DESCRIPTION)
     app.state.workspace = workspace
+    app.state.worker_cache = WorkerCache()
     templates = Jinja2Templates(directory=str(HERE / "templates"))
     templates.env.autoescape = True  # every .html is autoescaped anyway; be explicit for all
     app.state.templates = templates

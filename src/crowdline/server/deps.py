@@ -8,6 +8,9 @@ their hashes by the crowd facade on every request.
 
 from __future__ import annotations
 
+import hashlib
+import threading
+import time
 from typing import Annotated
 
 from fastapi import Depends, Request
@@ -63,10 +66,44 @@ def worker_from(request: Request) -> Worker | None:
              or request.cookies.get(WORKER_COOKIE))
     if not token:
         return None
+    cache: WorkerCache = request.app.state.worker_cache
+    worker = cache.get(token)
+    if worker is not None:
+        return worker
     try:
-        return get_crowd(request).authenticate_worker(token)
+        worker = get_crowd(request).authenticate_worker(token)
     except AuthenticationFailed:
         return None
+    cache.put(token, worker)
+    return worker
+
+
+class WorkerCache:
+    """Recently authenticated worker tokens (keyed by their hash), so that an annotator's
+    every fetch and submit does not cost one more database round trip. Worker tokens are never
+    revoked (bans are checked when tasks are issued), so a short TTL is safe."""
+
+    def __init__(self, ttl_seconds: float = 60.0, max_entries: int = 50_000) -> None:
+        self.ttl, self.max_entries = ttl_seconds, max_entries
+        self._entries: dict[str, tuple[float, Worker]] = {}
+        self._lock = threading.Lock()
+
+    @staticmethod
+    def _key(token: str) -> str:
+        return hashlib.sha256(token.encode()).hexdigest()
+
+    def get(self, token: str) -> Worker | None:
+        with self._lock:
+            entry = self._entries.get(self._key(token))
+        if entry is None or entry[0] < time.monotonic():
+            return None
+        return entry[1]
+
+    def put(self, token: str, worker: Worker) -> None:
+        with self._lock:
+            if len(self._entries) >= self.max_entries:
+                self._entries.clear()
+            self._entries[self._key(token)] = (time.monotonic() + self.ttl, worker)
 
 
 def require_requester(request: Request, _header: Annotated[str | None, Depends(_authorization)],
