@@ -252,15 +252,6 @@ class OperationAlreadyExists(Conflict):
 # --- aggregate / model --------------------------------------------------------------------
 
 
-# aggregate
-
-
-class AggregatorNotFitted(Conflict):
-    """An aggregator's results were asked for before ``fit``."""
-
-    code = "AGGREGATOR_NOT_FITTED"
-
-
 # model (the model in the loop)
 
 

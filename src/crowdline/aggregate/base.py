@@ -26,7 +26,7 @@ import numpy as np
 import pandas as pd
 import scipy.sparse as sp
 
-from crowdline.errors import AggregatorNotFitted, InvalidInput
+from crowdline.errors import InvalidInput
 
 ANSWER_COLUMNS = ("task", "worker", "label")
 ID_KINDS = {"string", "integer", "categorical"}
@@ -191,8 +191,3 @@ class Aggregator:
                           **kwargs: object) -> pd.DataFrame:
         self.fit(answers, *args, **kwargs)
         return self.probas_
-
-    def _require_fitted(self, attribute: str) -> None:
-        if not hasattr(self, attribute):
-            raise AggregatorNotFitted(f"{type(self).__name__} has no {attribute} yet",
-                            hint="call fit(answers) first")
