@@ -121,6 +121,7 @@ def main() -> None:
 
 def run(options: argparse.Namespace, work: Path) -> None:
     runner = Runner(work)
+    load_at_start = [round(x, 2) for x in os.getloadavg()]  # other work on the machine skews
     big, extra = work / "big", work / "extra"
     print(f"making {options.files} + {options.add} files of {options.size} bytes in {work}")
     make_files(big, options.files, options.size, "b")
@@ -159,7 +160,9 @@ def run(options: argparse.Namespace, work: Path) -> None:
         "benchmark": "store_ingest",
         "params": {"files": options.files, "size_bytes": options.size, "add": options.add},
         "machine": {"cpus": os.cpu_count(), "python": platform.python_version(),
-                    "platform": platform.platform()},
+                    "platform": platform.platform(),
+                    "load_average_at_start": load_at_start,
+                    "load_average_at_end": [round(x, 2) for x in os.getloadavg()]},
         "measured_at": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
         "results": runner.rows,
     }

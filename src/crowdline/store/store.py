@@ -191,8 +191,12 @@ class Store(StoreReading):
             if exists:
                 raise RepoExists(f"repo {name!r} already exists",
                                  hint="pick another name or use the existing repo")
-            conn.execute(sa.insert(repos).values(name=name, description=description,
-                                                 created_at=publish.now()))
+            try:
+                conn.execute(sa.insert(repos).values(name=name, description=description,
+                                                     created_at=publish.now()))
+            except sa.exc.IntegrityError as exc:  # created concurrently by another process
+                raise RepoExists(f"repo {name!r} already exists",
+                                 hint="pick another name or use the existing repo") from exc
         return self.inspect_repo(name)
 
     def inspect_repo(self, name: str) -> RepoInfo:
@@ -258,14 +262,24 @@ class Store(StoreReading):
             exists = conn.execute(sa.select(branches.c.head).where(
                 branches.c.repo_id == repo_id, branches.c.name == branch)).first()
             if exists is None:
-                conn.execute(sa.insert(branches).values(repo_id=repo_id, name=branch,
-                                                        head=head_id))
-            elif head is not None:
+                self._insert_branch(conn, repo_id, branch)
+            if head is not None:
                 conn.execute(sa.update(branches).where(
                     branches.c.repo_id == repo_id, branches.c.name == branch).values(head=head_id))
-            else:
+            elif exists is not None:
                 head_id = exists[0]
         return BranchInfo(repo, branch, head_id)
+
+    @staticmethod
+    def _insert_branch(conn: sa.Connection, repo_id: int, branch: str) -> None:
+        """Create an empty branch; a concurrent creator winning the race is fine."""
+        values = {"repo_id": repo_id, "name": branch, "head": None}
+        if conn.dialect.name == "postgresql":
+            from sqlalchemy.dialects.postgresql import insert
+
+            conn.execute(insert(branches).values(**values).on_conflict_do_nothing())
+        else:  # SQLite: BEGIN IMMEDIATE already serialises writers
+            conn.execute(sa.insert(branches).values(**values))
 
     def list_branches(self, repo: str) -> list[BranchInfo]:
         with self._read() as conn:
@@ -297,7 +311,7 @@ class Store(StoreReading):
             head = conn.execute(sa.select(branches.c.head).where(
                 branches.c.repo_id == repo_id, branches.c.name == branch)).first()
             if head is None:
-                conn.execute(sa.insert(branches).values(repo_id=repo_id, name=branch, head=None))
+                self._insert_branch(conn, repo_id, branch)
             conn.execute(sa.insert(commits).values(
                 id=commit_id, repo_id=repo_id, branch=branch,
                 parent=head[0] if head else None, state="open", message=message,
