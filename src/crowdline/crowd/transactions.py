@@ -7,6 +7,8 @@ answer is on disk), and an error rolls everything back (bad input changes nothin
 
 from __future__ import annotations
 
+import contextlib
+import threading
 import time
 from collections.abc import Callable
 from typing import TypeVar
@@ -30,11 +32,25 @@ def _retryable(exc: sa.exc.DBAPIError) -> bool:
     return "database is locked" in str(exc.orig)
 
 
+_sqlite_writers: dict[str, threading.Lock] = {}
+_registry_lock = threading.Lock()
+
+
+def _writer_lock(engine: sa.Engine) -> threading.Lock | contextlib.nullcontext[None]:
+    """SQLite takes one writer at a time; threads of this process queue on a lock instead of
+    polling SQLite's busy handler, which starves some writers for seconds under load."""
+    if engine.dialect.name != "sqlite":
+        return contextlib.nullcontext()
+    database = str(engine.url.database)
+    with _registry_lock:
+        return _sqlite_writers.setdefault(database, threading.Lock())
+
+
 def write(engine: sa.Engine, work: Callable[[sa.Connection], T]) -> T:
     """Run ``work(conn)`` in one transaction, again from the start when the database asks."""
     for attempt in range(ATTEMPTS):
         try:
-            with engine.begin() as conn:
+            with _writer_lock(engine), engine.begin() as conn:
                 return work(conn)
         except sa.exc.DBAPIError as exc:
             if not _retryable(exc) or attempt == ATTEMPTS - 1:
