@@ -50,8 +50,8 @@ def key_for(headline: str) -> str:
 
 
 def test_annotator_labels_with_the_keyboard_and_a_spammer_is_banned(
-        browser: Any, server_workspace: Workspace, tmp_path: Path) -> None:
-    crowd = server_workspace.crowd
+        browser: Any, db_workspace: Workspace, tmp_path: Path) -> None:
+    crowd = db_workspace.crowd
     pool = make_pool(crowd, real_tasks=8, golden_tasks=6, overlap=2, real=3, golden=1,
                      headline="headline {i}",
                      quality_control=golden_set_ban_rule(history=5, below=60, after=3))
@@ -60,7 +60,7 @@ def test_annotator_labels_with_the_keyboard_and_a_spammer_is_banned(
     spammer, spammer_token = crowd.invite_worker("Spammer")
     requester_token = crowd.create_requester_token("browser-test")
 
-    with live_server(server_workspace) as server:
+    with live_server(db_workspace) as server:
         page = browser.new_page(viewport={"width": 1100, "height": 900})
         page.goto(f"{server.url}/join/{ann_token}")
         assert page.locator("h1").inner_text() == "Hello, Ann"

@@ -171,3 +171,28 @@ def test_extras_api_invites_uploads_and_reports(client: httpx.Client,
                            json={"repo": "labels"})
     assert exported.status_code == 200, exported.text
     assert exported.json()
+
+
+def test_training_suite_shows_the_hint_only_after_a_wrong_answer(client: httpx.Client,
+                                                                 server: LiveServer) -> None:
+    crowd = server.workspace.crowd
+    project = crowd.create_project(project_config())
+    training = crowd.create_pool({"project_id": project.id, "private_name": "training",
+                                  "training_tasks_in_task_suite_count": 2,
+                                  "assignment_max_duration_seconds": 300})
+    crowd.create_tasks([
+        {"pool_id": training.id, "input_values": {"headline": f"train {i}"},
+         "known_solutions": [{"output_values": {"category": LABELS[0]}}],
+         "message_on_unknown_solution": f"TRAINING-HINT-{i}"} for i in range(2)],
+        open_pool=True)
+    _, token = crowd.invite_worker("Learner")
+    client.get(f"/join/{token}")
+    page = client.get(f"/annotate/pools/{training.id}/work").text
+    assert "training" in page
+    assert "TRAINING-HINT" not in page
+    feedback = client.post(f"/annotate/assignments/{_suite_id(page)}/submit",
+                           data=answer_form(page, LABELS[1]))
+    assert feedback.status_code == 200
+    assert 'id="training-feedback"' in feedback.text
+    assert "TRAINING-HINT-0" in feedback.text
+    assert "TRAINING-HINT-1" in feedback.text

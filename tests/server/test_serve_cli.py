@@ -1,0 +1,93 @@
+"""As a new user would: `crowdline serve` in its own process, a project and pool from the CLI,
+a CSV with control tasks, an invite link, labeling through the pages, the dashboard."""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import subprocess
+import sys
+from pathlib import Path
+
+import httpx
+import pytest
+from server_helpers import project_config
+
+from crowdline.testing.ports import free_port, wait_for_port
+
+CLI = [sys.executable, "-m", "crowdline.cli.main"]
+
+
+@pytest.fixture
+def home(tmp_path: Path, clean_env: None) -> dict[str, str]:
+    env = {k: v for k, v in os.environ.items() if not k.startswith("CROWDLINE_")}
+    env.update(CROWDLINE_HOME=str(tmp_path / "ws"), CROWDLINE_SERVER_PORT=str(free_port()))
+    return env
+
+
+def crowdline(env: dict[str, str], *args: str) -> str:
+    done = subprocess.run([*CLI, *args], env=env, capture_output=True, text=True, timeout=120)
+    assert done.returncode == 0, done.stderr
+    return done.stdout
+
+
+@pytest.mark.slow
+def test_new_user_serves_labels_and_sees_the_dashboard(home: dict[str, str],
+                                                       tmp_path: Path) -> None:
+    crowdline(home, "init")
+    token = crowdline(home, "token", "create").split()[-1]
+    (tmp_path / "project.json").write_text(json.dumps(project_config()))
+    (tmp_path / "pool.json").write_text(json.dumps({
+        "private_name": "first pool", "defaults": {"default_overlap_for_new_tasks": 1},
+        "mixer_config": {"real_tasks_count": 2, "golden_tasks_count": 1}}))
+    (tmp_path / "tasks.csv").write_text(
+        "INPUT:headline,GOLDEN:category\n"
+        "Scientists publish a study,\n"
+        "You won't believe what happened next,\n"
+        "17 tricks doctors hate,clickbait\n"
+        "Parliament passes the budget,notclickbait\n")
+    project_id = re.search(r"created project (\d+)",
+                           crowdline(home, "project", "create", "-f",
+                                     str(tmp_path / "project.json"))).group(1)
+    pool_id = re.search(r"created pool (\d+)",
+                        crowdline(home, "pool", "create", "-f", str(tmp_path / "pool.json"),
+                                  "--project", project_id)).group(1)
+    assert "created 4 tasks" in crowdline(home, "task", "upload", pool_id, "-f",
+                                          str(tmp_path / "tasks.csv"), "--open")
+    link = crowdline(home, "worker", "invite", "Ann").split()[-1]
+
+    server = subprocess.Popen([*CLI, "serve"], env=home, stdout=subprocess.PIPE,
+                              stderr=subprocess.PIPE, text=True)
+    try:
+        assert wait_for_port(int(home["CROWDLINE_SERVER_PORT"])), "crowdline serve did not start"
+        base = f"http://127.0.0.1:{home['CROWDLINE_SERVER_PORT']}"
+        assert link.startswith(f"{base}/join/")
+        with httpx.Client(base_url=base, follow_redirects=True, timeout=30) as browser:
+            assert browser.get("/healthz").json() == {"status": "ok"}
+            assert "Hello, Ann" in browser.get(link).text
+            labeled = 0
+            while True:
+                page = browser.get(f"/annotate/pools/{pool_id}/work").text
+                if 'id="no-more-tasks"' in page:
+                    break
+                fields = dict(re.findall(r'type="hidden" name="([^"]+)" value="([^"]*)"', page))
+                for index in range(int(fields["task_count"])):
+                    fields[f"answer-{index}"] = "clickbait"
+                suite_id = re.search(r"/annotate/assignments/(\d+)/submit", page).group(1)
+                assert browser.post(f"/annotate/assignments/{suite_id}/submit",
+                                    data=fields).status_code == 200
+                labeled += int(fields["task_count"])
+            assert labeled >= 2
+        with httpx.Client(base_url=base, follow_redirects=True, timeout=30) as requester:
+            requester.post("/dashboard/signin", data={"token": token})
+            dashboard = requester.get(f"/dashboard/pools/{pool_id}").text
+            assert "Ann" in dashboard
+            assert "2/2" in dashboard  # every real task at its overlap
+            pools = requester.get("/api/v1/pools", headers={"Authorization": f"OAuth {token}"})
+            assert pools.status_code == 200
+    finally:
+        server.terminate()
+        server.wait(timeout=30)
+    inspected = crowdline(home, "pool", "inspect", pool_id, "-o", "json")
+    assert json.loads(inspected)
