@@ -16,11 +16,9 @@ import contextlib
 import datetime as dt
 import os
 import socket
-import tempfile
 import uuid
 from collections.abc import Iterator
 from concurrent.futures import BrokenExecutor
-from pathlib import Path
 from typing import Any
 
 import sqlalchemy as sa
@@ -329,25 +327,21 @@ class JobRunner:
         wanted: dict[str, set[str]] = {}
         for row in fresh:
             wanted.setdefault(row.staging, set()).add(row.datum_id)
-        # Outputs go through a local folder so the store writes them in batches.
-        with tempfile.TemporaryDirectory(prefix="crowdline-output-") as tmp:
-            folder = Path(tmp)
-            written = 0
+        with store.commit(job.pipeline, "master", message=f"job {job.id}", origin="auto",
+                          provenance=provenance, metadata=metadata) as writer:
+            for path in to_delete:
+                with contextlib.suppress(FileNotFound):  # already gone is fine
+                    writer.delete_file(path)
             for name in sorted(n for n in wanted if n):
-                for datum_id, files in self.staging.read(job.pipeline, name).items():
-                    if datum_id in wanted[name]:
-                        for path, data in files:
-                            target = folder / path.lstrip("/")
-                            target.parent.mkdir(parents=True, exist_ok=True)
-                            target.write_bytes(data)
-                            written += 1
-            with store.commit(job.pipeline, "master", message=f"job {job.id}", origin="auto",
-                              provenance=provenance, metadata=metadata) as writer:
-                for path in to_delete:
-                    with contextlib.suppress(FileNotFound):  # already gone is fine
-                        writer.delete_file(path)
-                if written:
-                    writer.put_local(folder, "/")
+                files = self.staging.files(job.pipeline, name)
+                manifest = self.staging.manifest(job.pipeline, name)
+                if set(manifest) <= wanted[name]:
+                    if any(manifest.values()):
+                        writer.put_local(files, "/")  # the whole batch, in bulk
+                    continue
+                for datum_id in sorted(wanted[name] & set(manifest)):
+                    for path in manifest[datum_id]:
+                        writer.put_local(files / path.lstrip("/"), path)
         return str(writer.id)
 
     # -- waiting -------------------------------------------------------------------------------

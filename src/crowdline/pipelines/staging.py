@@ -1,17 +1,22 @@
 """Datum outputs kept on the coordinator's disk until the job's output commit lands.
 
-One file per finished batch (not per datum) keeps a 100,000-datum job to a few hundred
-files. A file is written to a temporary name and renamed, so it is either whole or absent;
-the datum rows that point at it are updated only after the rename.
+One folder per finished batch (not per datum) keeps a 100,000-datum job to a few hundred
+folders: ``<name>/files/...`` holds the batch's outputs at their output paths and
+``<name>/manifest.json`` says which datum wrote which path. A batch is written under a
+temporary name and renamed, so it is either whole or absent; the datum rows that point at it
+are updated only after the rename. The output commit reads the folders with the store's
+batched ``put_local``, so outputs are written to disk once.
 """
 
 from __future__ import annotations
 
+import json
 import os
-import pickle
 import shutil
 import uuid
 from pathlib import Path
+
+MANIFEST = "manifest.json"
 
 
 class Staging:
@@ -22,36 +27,48 @@ class Staging:
         return self.root / pipeline
 
     def write(self, pipeline: str, outputs: dict[str, list[tuple[str, bytes]]]) -> str:
-        """Store ``{datum_id: [(path, data), ...]}``; returns the batch file's name."""
-        folder = self.folder(pipeline)
-        folder.mkdir(parents=True, exist_ok=True)
-        name = f"{uuid.uuid4().hex}.batch"
-        temporary = folder / f".tmp-{name}"
-        with temporary.open("wb") as handle:
-            pickle.dump(outputs, handle, protocol=pickle.HIGHEST_PROTOCOL)
-        os.replace(temporary, folder / name)
+        """Store ``{datum_id: [(path, data), ...]}``; returns the batch's name."""
+        name = uuid.uuid4().hex
+        temporary = self.folder(pipeline) / f".tmp-{name}"
+        files = temporary / "files"
+        files.mkdir(parents=True)
+        made: set[Path] = {files}
+        manifest: dict[str, list[str]] = {}
+        for datum_id, written in outputs.items():
+            manifest[datum_id] = [path for path, _ in written]
+            for path, data in written:
+                target = files / path.lstrip("/")
+                if target.parent not in made:
+                    target.parent.mkdir(parents=True, exist_ok=True)
+                    made.add(target.parent)
+                target.write_bytes(data)
+        (temporary / MANIFEST).write_text(json.dumps(manifest))
+        os.replace(temporary, self.folder(pipeline) / name)
         return name
 
-    def read(self, pipeline: str, name: str) -> dict[str, list[tuple[str, bytes]]]:
-        with (self.folder(pipeline) / name).open("rb") as handle:
-            data: dict[str, list[tuple[str, bytes]]] = pickle.load(handle)  # noqa: S301 - ours
+    def files(self, pipeline: str, name: str) -> Path:
+        return self.folder(pipeline) / name / "files"
+
+    def manifest(self, pipeline: str, name: str) -> dict[str, list[str]]:
+        data: dict[str, list[str]] = json.loads(
+            (self.folder(pipeline) / name / MANIFEST).read_text())
         return data
 
     def exists(self, pipeline: str, name: str) -> bool:
-        return (self.folder(pipeline) / name).exists()
+        return (self.folder(pipeline) / name / MANIFEST).exists()
 
     def remove(self, pipeline: str, names: set[str]) -> None:
         for name in names:
-            (self.folder(pipeline) / name).unlink(missing_ok=True)
+            shutil.rmtree(self.folder(pipeline) / name, ignore_errors=True)
 
     def remove_unreferenced(self, pipeline: str, referenced: set[str]) -> None:
-        """Drop half-written files and batches no datum row points at (after a crash)."""
+        """Drop half-written batches and batches no datum row points at (after a crash)."""
         folder = self.folder(pipeline)
         if not folder.exists():
             return
         for path in folder.iterdir():
             if path.name not in referenced:
-                path.unlink(missing_ok=True)
+                shutil.rmtree(path, ignore_errors=True)
 
     def drop_pipeline(self, pipeline: str) -> None:
         shutil.rmtree(self.folder(pipeline), ignore_errors=True)
