@@ -117,7 +117,9 @@ def test_golden_answers_and_hints_never_reach_an_annotator(client: httpx.Client,
         suite = response.json()
         for task in suite["tasks"]:
             assert set(task) == {"id", "input_values"}
+        assert "output_values" not in response.text  # no answer of any kind rides along
         page = client.get(f"/annotate/pools/{pool.id}/work")
+        assert " checked" not in page.text  # nothing pre-selected, golden or not
         bodies.append(page.text)
         bodies.append(client.get(f"/annotate/pools/{pool.id}").text)
         bodies.append(client.get("/annotate").text)

@@ -79,8 +79,14 @@ def test_annotator_labels_with_the_keyboard_and_a_spammer_is_banned(
             for headline in headlines:
                 page.keyboard.press(key_for(headline))
             assert page.locator("#answered").inner_text() == str(len(headlines))
+            suite_action = page.get_attribute("#suite-form", "action")
             page.keyboard.press("Enter")
-            page.wait_for_load_state("load")
+            # the next page: another suite, or none (the URL stays /work after the redirect)
+            page.wait_for_function(
+                "action => { const form = document.querySelector('#suite-form');"
+                " return document.querySelector('#no-more-tasks') !== null ||"
+                " (form !== null && form.getAttribute('action') !== action); }",
+                arg=suite_action)
         assert page.locator("#no-more-tasks").count() == 1
         shot(page, tmp_path, "no-more-tasks")
         assert page.evaluate("window.__pwned") is None  # the headline's markup never ran
