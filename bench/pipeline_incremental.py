@@ -51,6 +51,8 @@ def main() -> None:
                                                               os.environ.get("PYTHONPATH")]))
     from crowdline.workspace import Workspace
 
+    load_at_start = round(os.getloadavg()[0], 2)
+
     with tempfile.TemporaryDirectory(prefix="crowdline-bench-") as tmp:
         ws = Workspace.init(Path(tmp) / "ws")
         ws.store.create_repo("raw")
@@ -84,6 +86,9 @@ def main() -> None:
         "output_files": outputs,
         "machine": f"{platform.machine()}, {os.cpu_count()} CPUs, "
                    f"Python {platform.python_version()}",
+        # other work on the machine skews every figure; the 1-minute load average says how much
+        "load_average_at_start": load_at_start,
+        "load_average_at_end": round(os.getloadavg()[0], 2),
     }
     RESULTS.parent.mkdir(parents=True, exist_ok=True)
     RESULTS.write_text(json.dumps(result, indent=2) + "\n")
