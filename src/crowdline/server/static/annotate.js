@@ -74,5 +74,19 @@
     var button = document.getElementById("submit");
     if (button) { button.disabled = true; }
   });
+  // Time left before the suite expires (then its tasks go back to the queue).
+  var clock = document.getElementById("time-left");
+  if (clock) {
+    var expires = Date.parse(clock.dataset.expires);
+    var tick = function () {
+      var left = Math.max(0, Math.round((expires - Date.now()) / 1000));
+      var minutes = Math.floor(left / 60), seconds = left % 60;
+      clock.textContent = left > 0
+        ? minutes + ":" + (seconds < 10 ? "0" : "") + seconds + " left"
+        : "time is up: submit to see if it still counts, or skip";
+    };
+    tick();
+    setInterval(tick, 1000);
+  }
   refresh();
 })();
