@@ -143,6 +143,7 @@ def main() -> None:
         idle_rss = psutil.Process(server.pid).memory_info().rss
         print(f"{args.annotators} annotators for {args.seconds:.0f}s against {url}",
               file=sys.stderr)
+        load_at_start = os.getloadavg()[0]
         report = HttpRunner(url, workers, truth, timeout=120).run(
             pool_id, deadline_seconds=args.seconds)
         sampler.stop.set()
@@ -150,7 +151,10 @@ def main() -> None:
         stats = ws.crowd.pool_stats(pool_id)
         result = {
             "benchmark": "annotator HTTP API under concurrent simulated annotators",
-            "machine": {"python": platform.python_version(), "cpus": os.cpu_count()},
+            "machine": {"python": platform.python_version(), "cpus": os.cpu_count(),
+                        # other work on the box slows every figure here
+                        "load_average_1m_at_start": round(load_at_start, 1),
+                        "load_average_1m_at_end": round(os.getloadavg()[0], 1)},
             "backend": backend, "tasks": args.tasks, "annotators": args.annotators,
             "server": "crowdline serve (one uvicorn process)",
             "upload_seconds": round(upload_seconds, 1),
