@@ -53,6 +53,11 @@ def long_frame(frame: pd.DataFrame, value: str) -> pd.DataFrame:
 
 
 def peak_rss_mb() -> float:
+    """Peak RSS of this process's own address space (VmHWM). ru_maxrss would also count the
+    parent's memory, which Linux carries over through fork and exec."""
+    for line in Path("/proc/self/status").read_text().splitlines():
+        if line.startswith("VmHWM:"):
+            return int(line.split()[1]) / 1024
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
 
 

@@ -67,8 +67,11 @@ class EncodedAnswers:
     def task_by_worker_label(self) -> sp.csr_matrix:
         """Sparse (tasks × workers·classes) count of answers; column w·K + l = worker w said l."""
         columns = self.worker * self.n_classes + self.label
-        ones = np.ones(len(self.task))
-        return sp.csr_matrix((ones, (self.task, columns)),
+        # CSR built directly (rows = tasks): a repeated answer is a repeated entry, which sums.
+        if len(self.task) > 1 and not (self.task[1:] >= self.task[:-1]).all():
+            columns = columns[np.argsort(self.task, kind="stable")]
+        indptr = np.concatenate([[0], np.cumsum(np.bincount(self.task, minlength=self.n_tasks))])
+        return sp.csr_matrix((np.ones(len(columns)), columns, indptr),
                              shape=(self.n_tasks, self.n_workers * self.n_classes))
 
     def first_rows(self) -> np.ndarray:
@@ -153,7 +156,7 @@ def worker_accuracy_against(encoded: EncodedAnswers, truth: np.ndarray) -> pd.Se
 
 
 def probas_frame(encoded: EncodedAnswers, probas: np.ndarray) -> pd.DataFrame:
-    return pd.DataFrame(probas, index=encoded.tasks, columns=encoded.classes)
+    return pd.DataFrame(probas, index=encoded.tasks, columns=encoded.classes, copy=False)
 
 
 def labels_series(encoded: EncodedAnswers, probas: np.ndarray, *,

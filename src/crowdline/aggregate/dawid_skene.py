@@ -42,7 +42,6 @@ class _Incidence:
     def __init__(self, encoded: EncodedAnswers) -> None:
         self.encoded = encoded
         self.by_task = encoded.task_by_worker_label()  # tasks × (worker, label)
-        self.by_worker_label = self.by_task.T.tocsr()  # (worker, label) × tasks
         counts = np.bincount(encoded.worker * encoded.n_classes + encoded.label,
                              minlength=encoded.n_workers * encoded.n_classes)
         self.observed = counts > 0  # which (worker, label) rows exist, as in crowd-kit's groupby
@@ -51,7 +50,8 @@ class _Incidence:
 
 def _confusion_counts(incidence: _Incidence, probas: np.ndarray) -> np.ndarray:
     """(workers·classes × classes): row (w, l), column k = Σ P(task is k) over w's answers l."""
-    return np.asarray(incidence.by_worker_label @ probas)
+    # Aᵀ as a CSC view: reads probas in order and scatters into the small, cached result.
+    return np.asarray(incidence.by_task.T @ probas)
 
 
 def _normalise_confusion(errors: np.ndarray, present: np.ndarray, n_classes: int) -> np.ndarray:
@@ -74,24 +74,27 @@ def _answer_log_likelihood(incidence: _Incidence, errors: np.ndarray) -> np.ndar
     return np.asarray(incidence.by_task @ _log_where(errors, incidence.observed, np.log))
 
 
-def _e_step(incidence: _Incidence, priors: np.ndarray, answer_log: np.ndarray) -> np.ndarray:
-    """Posteriors from priors and ``_answer_log_likelihood`` (crowd-kit works in base 2)."""
-    log_likelihood = answer_log / np.log(2)
-    log_likelihood += np.log2(np.maximum(priors, EPS))
-    log_likelihood -= log_likelihood.max(axis=1, keepdims=True)
-    np.exp2(log_likelihood, out=log_likelihood)
-    log_likelihood /= log_likelihood.sum(axis=1, keepdims=True)
-    return log_likelihood
+def _e_step(incidence: _Incidence, priors: np.ndarray, answer_log: np.ndarray
+            ) -> tuple[np.ndarray, np.ndarray]:
+    """Posteriors and their logarithms from priors and ``_answer_log_likelihood``. (crowd-kit
+    works in base 2; natural logs agree to rounding, ~1e-16.)"""
+    log_probas = answer_log + np.log(np.maximum(priors, EPS))
+    log_probas -= log_probas.max(axis=1, keepdims=True)
+    probas = np.exp(log_probas)
+    totals = probas.sum(axis=1, keepdims=True)
+    probas /= totals
+    log_probas -= np.log(totals)
+    return probas, log_probas
 
 
-def _evidence_lower_bound(incidence: _Incidence, probas: np.ndarray, priors: np.ndarray,
-                          answer_log: np.ndarray) -> float:
+def _evidence_lower_bound(incidence: _Incidence, probas: np.ndarray, log_probas: np.ndarray,
+                          priors: np.ndarray, answer_log: np.ndarray) -> float:
     """crowd-kit's ELBO: the prior term is counted once per answer, entropy on clipped probas."""
     log_priors = np.log(np.maximum(priors, EPS))
     joint = float(np.einsum("ij,ij->", probas, answer_log))
     joint += float((incidence.answers_per_task @ probas) @ log_priors)
-    clipped = np.maximum(probas, EPS)
-    entropy = -float(np.einsum("ij,ij->", np.log(clipped), clipped))
+    clipped_log = np.maximum(log_probas, np.log(EPS))
+    entropy = -float(np.einsum("ij,ij->", np.maximum(probas, EPS), clipped_log))
     return joint + entropy
 
 
@@ -157,11 +160,15 @@ class _ExpectationMaximisation(Aggregator):
         loss = -np.inf
         self.loss_history_ = []
         for _ in range(self.n_iter):
-            probas = _pin_gold(_e_step(incidence, priors, answer_log), gold)
+            probas, log_probas = _e_step(incidence, priors, answer_log)
+            if gold is not None:
+                probas = _pin_gold(probas, gold)
+                with np.errstate(divide="ignore"):  # pinned zeros: clipped in the ELBO
+                    log_probas = np.log(probas)
             priors = probas.mean(axis=0)
             errors = m_step(probas)
             answer_log = _answer_log_likelihood(incidence, errors)  # reused by the next E-step
-            new_loss = _evidence_lower_bound(incidence, probas, priors, answer_log)
+            new_loss = _evidence_lower_bound(incidence, probas, log_probas, priors, answer_log)
             new_loss /= len(incidence.encoded.task)
             self.loss_history_.append(new_loss)
             if new_loss - loss < self.tol:
