@@ -12,6 +12,7 @@ import argparse
 import json
 import os
 import platform
+import shutil
 import sys
 import tempfile
 import threading
@@ -53,7 +54,8 @@ def main() -> None:
 
     load_at_start = round(os.getloadavg()[0], 2)
 
-    with tempfile.TemporaryDirectory(prefix="crowdline-bench-") as tmp:
+    tmp = tempfile.mkdtemp(prefix="crowdline-bench-")
+    try:
         ws = Workspace.init(Path(tmp) / "ws")
         ws.store.create_repo("raw")
         put_seconds = commit_files(ws, 0, args.files)
@@ -72,6 +74,8 @@ def main() -> None:
         latency = _commit_to_job_start(ws, args.files + args.new, args.poll)
         outputs = sum(1 for _ in ws.store.walk_files("copy", "master"))
         ws.close()
+    finally:
+        shutil.rmtree(tmp, ignore_errors=True)
     result = {
         "files": args.files, "new_files": args.new, "glob": "/*",
         "executor": "local process pool", "workers": os.cpu_count(),
