@@ -163,6 +163,9 @@ def run(options: argparse.Namespace, work: Path) -> None:
                     "platform": platform.platform(),
                     "load_average_at_start": load_at_start,
                     "load_average_at_end": [round(x, 2) for x in os.getloadavg()]},
+        # A child's max RSS starts at this launcher's RSS (Linux copies it at fork), so
+        # figures near this floor only say "at most this much".
+        "peak_rss_floor_mib": round(measure(["true"], work)[1], 1),
         "measured_at": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
         "results": runner.rows,
     }
