@@ -337,6 +337,13 @@ def _call_cmd(task: DatumTask, root: Path, inputs: dict[str, Path], output: Path
 _pfs_support: bool | None = None
 
 
+def _unshare_prefix() -> list[str]:
+    prefix = ["unshare", "--mount", "--propagation", "private"]
+    if os.geteuid() != 0:
+        prefix.append("--map-root-user")  # unprivileged user namespace
+    return prefix
+
+
 def pfs_mount_wrapper(root: Path) -> list[str]:
     """A prefix that shows ``root`` at ``/pfs`` in a private mount namespace, if possible."""
     global _pfs_support
@@ -346,28 +353,19 @@ def pfs_mount_wrapper(root: Path) -> list[str]:
         _pfs_support = _probe_pfs_mount()
     if not _pfs_support:
         return []
-    prefix = ["unshare", "--mount", "--propagation", "private"]
-    if os.geteuid() != 0:
-        prefix.append("--map-root-user")
-    return [*prefix, "sh", "-c", 'mount --bind "$0" /pfs && exec "$@"', str(root)]
+    return [*_unshare_prefix(), "sh", "-c", 'mount --bind "$0" /pfs && exec "$@"', str(root)]
 
 
 def _probe_pfs_mount() -> bool:
+    """Can this process bind-mount at /pfs in a private namespace? (once per process)"""
     if shutil.which("unshare") is None:
         return False
     try:
-        Path("/pfs").mkdir(exist_ok=True)
+        Path("/pfs").mkdir(exist_ok=True)  # the mount point; empty outside the namespaces
         with tempfile.TemporaryDirectory() as probe:
             done = subprocess.run(
-                [*pfs_prefix_for_probe(), "sh", "-c", 'mount --bind "$0" /pfs && true', probe],
+                [*_unshare_prefix(), "sh", "-c", 'mount --bind "$0" /pfs', probe],
                 capture_output=True, timeout=10, check=False)
         return done.returncode == 0
     except (OSError, subprocess.SubprocessError):
         return False
-
-
-def pfs_prefix_for_probe() -> list[str]:
-    prefix = ["unshare", "--mount", "--propagation", "private"]
-    if os.geteuid() != 0:
-        prefix.append("--map-root-user")
-    return prefix
