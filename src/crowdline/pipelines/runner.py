@@ -30,7 +30,13 @@ from crowdline.pipelines.models import RunReport
 from crowdline.pipelines.planner import utcnow
 from crowdline.pipelines.spec import PipelineSpec, parse_spec
 from crowdline.pipelines.staging import Staging
-from crowdline.pipelines.states import DatumState, JobState, check_job, sources_of_datum
+from crowdline.pipelines.states import (
+    DatumState,
+    JobState,
+    check_datum,
+    check_job,
+    sources_of_datum,
+)
 from crowdline.pipelines.transform import DatumResult, DatumTask, load_callable
 
 LEASE_SECONDS = 60.0
@@ -162,6 +168,7 @@ class JobRunner:
                          .values(state=new.value, **values))
 
     def _reset_running(self, job_id: str) -> None:
+        check_datum(DatumState.RUNNING, DatumState.PENDING)  # the runner died mid-datum
         with self.engine.begin() as conn:
             conn.execute(t.datums.update().where(t.datums.c.job_id == job_id,
                                                  t.datums.c.state == DatumState.RUNNING.value)
@@ -201,6 +208,7 @@ class JobRunner:
 
     def _marked_batches(self, job_id: str, tasks: list[DatumTask], size: int
                         ) -> Iterator[list[DatumTask]]:
+        check_datum(DatumState.PENDING, DatumState.RUNNING)
         for start in range(0, len(tasks), size):
             batch = tasks[start : start + size]
             with self.engine.begin() as conn:
@@ -363,6 +371,7 @@ class JobRunner:
         still: dict[str, int] = {}
         for (condition, _), members in groups.items():
             if self._condition_holds(condition, members[0].wait_params or {}):
+                check_datum(DatumState.WAITING, DatumState.PENDING)
                 with self.engine.begin() as conn:
                     for row in members:
                         done = conn.execute(t.datums.update().where(

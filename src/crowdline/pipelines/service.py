@@ -27,7 +27,7 @@ from crowdline.pipelines.runner import JobRunner
 from crowdline.pipelines.secret_store import SecretStore
 from crowdline.pipelines.spec import PfsInput, PipelineSpec, iter_pfs, parse_spec
 from crowdline.pipelines.staging import Staging
-from crowdline.pipelines.states import DatumState, JobState
+from crowdline.pipelines.states import DatumState, JobState, check_job
 
 log = logging.getLogger(__name__)
 
@@ -87,6 +87,8 @@ class Pipelines:
                          .values(**values))
             # As in Pachyderm, an update stops the unfinished jobs (those no live runner
             # holds); the next job reuses their finished datums when the hashes match.
+            check_job(JobState.RUNNING, JobState.KILLED)
+            check_job(JobState.CREATED, JobState.KILLED)
             conn.execute(t.jobs.update().where(
                 t.jobs.c.pipeline == parsed.name, t.jobs.c.owner.is_(None),
                 t.jobs.c.state.in_([JobState.CREATED.value, JobState.RUNNING.value]),
