@@ -108,3 +108,11 @@ def sleepy(inputs: dict[str, Path], output: Path) -> None:
 
 def crash(inputs: dict[str, Path], output: Path) -> None:
     os._exit(3)  # a transform that kills its own worker process
+
+
+def always_wait(inputs: dict[str, Path], output: Path) -> None:
+    raise WaitFor("pipelines_testkit:always_true")
+
+
+def always_true(workspace: Any, params: dict[str, Any]) -> bool:
+    return True

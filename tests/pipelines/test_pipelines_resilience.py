@@ -141,3 +141,14 @@ def test_serve_forever_in_a_thread_picks_up_new_commits(workspace: Workspace) ->
         server.join(timeout=60)
     assert not server.is_alive()
     assert contents(ws, "upper") == {"/a.txt.up": "LIVE"}
+
+
+def test_run_returns_when_a_woken_datum_keeps_waiting(workspace: Workspace) -> None:
+    ws = workspace
+    ws.store.create_repo("raw")
+    ws.pipelines.create_pipeline(spec("stubborn", "raw", "always_wait"))
+    put(ws, "raw", {"/a.txt": "a"})
+    report = ws.pipelines.run()  # must not loop forever
+    assert report.datums_woken >= 1
+    (job,) = ws.pipelines.list_jobs("stubborn")
+    assert job.state == "running"

@@ -79,6 +79,11 @@ class RunReport:
     waiting: dict[str, int] = field(default_factory=dict)
     timed_out: bool = False
 
+    def finished_something(self) -> bool:
+        """Did a job start or end, or a datum finish (not merely wake or wait again)?"""
+        return bool(self.jobs_created or self.jobs_succeeded or self.jobs_failed
+                    or self.datums_processed or self.datums_failed)
+
     def merge(self, other: RunReport) -> None:
         self.jobs_created += other.jobs_created
         self.jobs_succeeded += other.jobs_succeeded

@@ -209,11 +209,17 @@ class Pipelines:
         runner = JobRunner(self.workspace, self.staging, self.secrets)
         deadline = None if timeout is None else time.monotonic() + timeout
         total = RunReport()
+        wake_only_rounds = 0
         try:
             while True:
                 progressed, report = self.run_once(runner)
                 total.merge(report)
                 if not progressed or not until_quiet:
+                    break
+                # A checker that says "ready" while the transform waits again would loop
+                # forever: stop after a few rounds in which only wakes happened.
+                wake_only_rounds = 0 if report.finished_something() else wake_only_rounds + 1
+                if wake_only_rounds > 3:
                     break
                 if deadline is not None and time.monotonic() > deadline:
                     total.timed_out = True
@@ -228,12 +234,12 @@ class Pipelines:
         try:
             while not stop.is_set():
                 try:
-                    progressed, _ = self.run_once(runner)
+                    progressed, report = self.run_once(runner)
                 except Exception:  # a daemon keeps serving; the error is in the log
                     log.exception("pipelines round failed; retrying in %.1f s", poll_interval)
                     self.close()
-                    progressed = False
-                if not progressed:
+                    progressed, report = False, RunReport()
+                if not progressed or not report.finished_something():
                     stop.wait(poll_interval)
         finally:
             self.close()
