@@ -5,7 +5,8 @@ per suite. K threads (default 8), each with its own engine, act as annotators wh
 and submit it, for a fixed number of suites each. Reports task upload rate, suites/s and
 p50/p99 latency of request_assignment and submit_assignment, first at the start of the pool
 and again after the first half of the pool is used up (the issuing index must skip the full
-tasks without scanning them).
+tasks without scanning them). On PostgreSQL the tables are vacuumed and analysed after each
+bulk change, as autovacuum would within a minute.
 
     python bench/crowd_issue.py [--tasks N] [--threads K] [--suites S] [--postgres]
 
@@ -79,6 +80,14 @@ def _phase(url: str, workers: list[str], suites_each: int) -> dict[str, float]:
             "submit_p99_ms": round(1000 * _percentile(submit, 0.99), 2)}
 
 
+def _settle(engine: sa.Engine) -> None:
+    """What autovacuum does a minute after a bulk change on PostgreSQL (fresh statistics, dead
+    index entries gone), done now so the phases measure the steady state."""
+    if engine.dialect.name == "postgresql":
+        with engine.connect().execution_options(isolation_level="AUTOCOMMIT") as conn:
+            conn.exec_driver_sql("VACUUM ANALYZE crowd_tasks")
+
+
 def run(url: str, backend: str, n_tasks: int, threads: int, suites_each: int) -> dict:
     engine = make_engine(url)
     upgrade_schema(engine)
@@ -101,6 +110,7 @@ def run(url: str, backend: str, n_tasks: int, threads: int, suites_each: int) ->
                         for i in range(max(10, n_tasks // 100))], report_items=False)
     upload = time.perf_counter() - started
     crowd.open_pool(pool.id)
+    _settle(engine)
     workers = [crowd.invite_worker(f"bench-{i}")[0].id for i in range(threads)]
     fresh = _phase(url, workers, suites_each)
     # use up the first half of the pool, as if it had been labeled already
@@ -109,6 +119,7 @@ def run(url: str, backend: str, n_tasks: int, threads: int, suites_each: int) ->
                              "WHERE pool_id = :p AND kind = 'REAL' AND id <= "
                              "(SELECT min(id) FROM crowd_tasks WHERE pool_id = :p) + :half"),
                      {"f": False, "p": int(pool.id), "half": n_tasks // 2})
+    _settle(engine)
     half_used = _phase(url, workers, suites_each)
     engine.dispose()
     return {"backend": backend, "tasks": n_tasks, "threads": threads,

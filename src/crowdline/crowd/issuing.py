@@ -85,8 +85,10 @@ def _pick_unseen(conn: sa.Connection, pool_key: int, kind: str, worker_key: int,
                  *, shuffle: bool) -> list[int]:
     c = t.tasks.c
     window = count * 4 if shuffle else count
+    # control and training tasks are always available: the condition lets the index
+    # (pool, kind, available, id) give them in id order without a sort
     found = conn.execute(sa.select(c.id).where(c.pool_id == pool_key, c.kind == kind,
-                                               _unseen(worker_key))
+                                               c.available == sa.true(), _unseen(worker_key))
                          .order_by(c.id).limit(window)).scalars().all()
     return random.sample(found, min(count, len(found))) if shuffle else list(found)
 

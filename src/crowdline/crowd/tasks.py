@@ -180,7 +180,7 @@ def create_tasks(conn: sa.Connection, items: list[dict[str, Any]], *,
             payload={"validation_errors": {str(k): v for k, v in
                                            report.validation_errors.items()}})
     created = now()
-    sqlite = conn.dialect.name == "sqlite"
+    sqlite = conn.dialect.name == "sqlite"  # else PostgreSQL
     for start in range(0, len(rows), INSERT_CHUNK):
         chunk = rows[start:start + INSERT_CHUNK]
         params = [{**row, "created": created} for _, row in chunk]
@@ -194,8 +194,13 @@ def create_tasks(conn: sa.Connection, items: list[dict[str, Any]], *,
                 param["id"] = task_key
             conn.execute(t.tasks.insert(), params)
         else:
-            ids = conn.execute(t.tasks.insert().returning(
-                t.tasks.c.id, sort_by_parameter_order=True), params).scalars().all()
+            # One round trip reserves the ids; the insert then needs no RETURNING per row.
+            ids = sorted(conn.execute(sa.text(
+                "SELECT nextval(pg_get_serial_sequence('crowd_tasks', 'id')) "
+                "FROM generate_series(1, :n)"), {"n": len(params)}).scalars().all())
+            for task_key, param in zip(ids, params, strict=True):
+                param["id"] = task_key
+            conn.execute(t.tasks.insert(), params)
         if report_items:
             for (position, row), task_key in zip(chunk, ids, strict=True):
                 report.items[position] = _task_from(task_key, row, created)
