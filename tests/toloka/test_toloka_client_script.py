@@ -273,6 +273,10 @@ def test_requester_script_end_to_end(toloka_server: Any) -> None:
     real_rows = everything[everything["GOLDEN:category"].isna()]
     assert real_rows.groupby("ASSIGNMENT:task_id").size().min() == 3
     assert set(everything["ASSIGNMENT:status"]) == {"APPROVED", "REJECTED"}
+    unbanned = client.get_assignments_df(pool.id, status=["APPROVED", "REJECTED"],
+                                         exclude_banned=True, field=["ASSIGNMENT:worker_id"])
+    assert set(unbanned["ASSIGNMENT:worker_id"].astype(str)) == {
+        ids[n] for n in ("ann", "bob", "cat", "dan")}
 
     answers = client.get_assignments_df(
         pool.id, status=["APPROVED"],
