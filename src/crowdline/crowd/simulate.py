@@ -27,6 +27,8 @@ from typing import Any
 
 import httpx
 
+from crowdline.errors import InvalidInput
+
 Truth = Callable[[Mapping[str, Any]], Any]
 
 
@@ -77,7 +79,8 @@ def make_profiles(n: int, mix: Mapping[str, float] | None = None,
     mix = dict(mix or DEFAULT_MIX)
     unknown = set(mix) - set(PROFILES)
     if unknown:
-        raise ValueError(f"unknown worker profiles {sorted(unknown)}; known: {list(PROFILES)}")
+        raise InvalidInput(f"unknown worker profiles {sorted(unknown)}",
+                           hint=f"use names from {', '.join(PROFILES)}")
     total = sum(mix.values())
     counts = {name: int(n * share / total) for name, share in mix.items()}
     for name in sorted(mix, key=lambda m: -mix[m]):  # hand out the rounding remainder
