@@ -253,3 +253,22 @@ def test_a_pool_past_its_will_expire_issues_nothing(crowd: Crowd) -> None:
     assert crowd.request_assignment(worker.id, pool_id) is None
     with pytest.raises(InvalidInput, match="will_expire"):
         _open_pool(crowd, will_expire="next tuesday")
+
+
+def test_expire_overdue_and_raising_a_tasks_overlap_requeue_it(crowd: Crowd) -> None:
+    pool_id = _open_pool(crowd, n_real=2, overlap=1)
+    first, second, third = (crowd.invite_worker(n)[0] for n in ("a", "b", "c"))
+    suite = crowd.request_assignment(first.id, pool_id)
+    assert crowd.expire_overdue() == 0
+    later = dt.datetime.now(dt.UTC) + dt.timedelta(seconds=121)
+    assert crowd.expire_overdue(now=later) == 1
+    assert crowd.get_assignment(suite.id).status == "EXPIRED"
+    again = crowd.request_assignment(second.id, pool_id)
+    crowd.submit_assignment(second.id, again.id, [answer("clickbait")] * 2)
+    assert crowd.is_pool_complete(pool_id)
+    task_id = again.tasks[0]["id"]
+    assert crowd.set_task_overlap(task_id, 2).overlap == 2
+    assert not crowd.is_pool_complete(pool_id)
+    assert [t["id"] for t in crowd.request_assignment(third.id, pool_id).tasks] == [task_id]
+    with pytest.raises(InvalidInput):
+        crowd.set_task_overlap(task_id, 0)
