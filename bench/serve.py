@@ -18,6 +18,8 @@ import argparse
 import json
 import os
 import platform
+import shutil
+import signal
 import statistics
 import subprocess
 import sys
@@ -112,11 +114,14 @@ def main() -> None:
                                                               "binaries are installed")
     args = parser.parse_args()
 
-    root = Path(tempfile.mkdtemp(prefix="crowdline-bench-serve-"))
+    # SIGTERM unwinds like Ctrl-C, so the servers started here are stopped
+    signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))
+    root = Path(tempfile.mkdtemp(prefix="serve-bench-", dir="/var/tmp"))
     postgres = None
     if not args.sqlite and find_pg_bin() is not None:
         # its own folder: the postgres user cannot enter our private temporary folder
-        postgres = PostgresServer(Path(tempfile.mkdtemp(prefix="crowdline-bench-pg-"))).start()
+        postgres = PostgresServer(Path(tempfile.mkdtemp(prefix="serve-bench-pg-",
+                                                        dir="/var/tmp"))).start()
         database_url = postgres.create_database("bench")
     else:
         database_url = f"sqlite:///{root / 'ws' / 'crowdline.db'}"
@@ -148,7 +153,7 @@ def main() -> None:
             pool_id, deadline_seconds=args.seconds)
         sampler.stop.set()
         sampler.join()
-        stats = ws.crowd.pool_stats(pool_id)
+        bans = len(ws.crowd.list_restrictions(pool_id=pool_id))
         result = {
             "benchmark": "annotator HTTP API under concurrent simulated annotators",
             "machine": {"python": platform.python_version(), "cpus": os.cpu_count(),
@@ -169,7 +174,7 @@ def main() -> None:
             "submit_p99_ms": round(1000 * percentile(report.submit_seconds, 0.99), 1),
             "server_idle_rss_mb": round(idle_rss / 2**20, 1),
             "server_peak_rss_mb": round(sampler.peak / 2**20, 1),
-            "bans": len(stats["bans"]),
+            "bans": bans,
         }
         ws.close()
     finally:
@@ -178,6 +183,8 @@ def main() -> None:
             server.wait(timeout=30)
         if postgres is not None:
             postgres.stop()
+            shutil.rmtree(postgres.root, ignore_errors=True)
+        shutil.rmtree(root, ignore_errors=True)
     RESULTS.parent.mkdir(parents=True, exist_ok=True)
     RESULTS.write_text(json.dumps(result, indent=2) + "\n")
     print(json.dumps(result, indent=2))

@@ -141,7 +141,8 @@ async def submit(assignment_id: str, request: Request) -> Response:
     pool_id = str(form.get("pool_id") or "")
     field = str(form.get("field") or "")
     field_type = str(form.get("field_type") or "string")
-    count = int(str(form.get("task_count") or "0") or 0)
+    count_text = str(form.get("task_count") or "")
+    count = int(count_text) if count_text.isdigit() else 0
     if not field or count <= 0 or not pool_id:
         raise InvalidInput("the answer form is incomplete", hint="reload the page and answer again")
     solutions = []
