@@ -90,6 +90,14 @@ def test_skip_and_a_bad_answer_in_pages(client: httpx.Client, server: LiveServer
     assert bad.status_code == 400
     assert "not one of the allowed labels" in bad.text
     assert crowd.get_assignment(suite_id).status == "ACTIVE"
+    malformed = client.post(f"/annotate/assignments/{suite_id}/submit",
+                            data={**form_fields(page), "task_count": "many"})
+    assert malformed.status_code == 400
+    assert "incomplete" in malformed.text
+    unanswered = client.post(f"/annotate/assignments/{suite_id}/submit", data=form_fields(page))
+    assert unanswered.status_code == 400
+    assert "has no answer" in unanswered.text
+    assert crowd.get_assignment(suite_id).status == "ACTIVE"
     skipped = client.post(f"/annotate/assignments/{suite_id}/skip", data={"pool_id": pool.id})
     assert skipped.status_code == 200
     assert crowd.get_assignment(suite_id).status == "SKIPPED"
