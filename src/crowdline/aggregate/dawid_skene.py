@@ -74,11 +74,12 @@ def _answer_log_likelihood(incidence: _Incidence, errors: np.ndarray) -> np.ndar
     return np.asarray(incidence.by_task @ _log_where(errors, incidence.observed, np.log))
 
 
-def _e_step(incidence: _Incidence, priors: np.ndarray, answer_log: np.ndarray
-            ) -> tuple[np.ndarray, np.ndarray]:
-    """Posteriors and their logarithms from priors and ``_answer_log_likelihood``. (crowd-kit
-    works in base 2; natural logs agree to rounding, ~1e-16.)"""
-    log_probas = answer_log + np.log(np.maximum(priors, EPS))
+def _e_step(priors: np.ndarray, answer_log: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Posteriors and their logarithms from priors and ``_answer_log_likelihood``, which it
+    overwrites (with the log-posteriors) to spare a copy of a tasks × classes array.
+    crowd-kit works in base 2; natural logs agree to rounding (~1e-16)."""
+    log_probas = answer_log
+    log_probas += np.log(np.maximum(priors, EPS))
     log_probas -= log_probas.max(axis=1, keepdims=True)
     probas = np.exp(log_probas)
     totals = probas.sum(axis=1, keepdims=True)
@@ -89,12 +90,15 @@ def _e_step(incidence: _Incidence, priors: np.ndarray, answer_log: np.ndarray
 
 def _evidence_lower_bound(incidence: _Incidence, probas: np.ndarray, log_probas: np.ndarray,
                           priors: np.ndarray, answer_log: np.ndarray) -> float:
-    """crowd-kit's ELBO: the prior term is counted once per answer, entropy on clipped probas."""
+    """crowd-kit's ELBO: the prior term counted once per answer, entropy on clipped probas.
+    Like crowd-kit it clips ``probas`` (and here ``log_probas``) in place, after the M-step
+    has used them."""
     log_priors = np.log(np.maximum(priors, EPS))
     joint = float(np.einsum("ij,ij->", probas, answer_log))
     joint += float((incidence.answers_per_task @ probas) @ log_priors)
-    clipped_log = np.maximum(log_probas, np.log(EPS))
-    entropy = -float(np.einsum("ij,ij->", np.maximum(probas, EPS), clipped_log))
+    np.maximum(probas, EPS, out=probas)
+    np.maximum(log_probas, np.log(EPS), out=log_probas)
+    entropy = -float(np.einsum("ij,ij->", probas, log_probas))
     return joint + entropy
 
 
@@ -160,7 +164,7 @@ class _ExpectationMaximisation(Aggregator):
         loss = -np.inf
         self.loss_history_ = []
         for _ in range(self.n_iter):
-            probas, log_probas = _e_step(incidence, priors, answer_log)
+            probas, log_probas = _e_step(priors, answer_log)
             if gold is not None:
                 probas = _pin_gold(probas, gold)
                 with np.errstate(divide="ignore"):  # pinned zeros: clipped in the ELBO
@@ -179,7 +183,7 @@ class _ExpectationMaximisation(Aggregator):
     def _store(self, encoded: EncodedAnswers, probas: np.ndarray, priors: np.ndarray,
                errors: np.ndarray, present: np.ndarray) -> None:
         if self.loss_history_:  # crowd-kit clips these in place while computing the ELBO
-            probas = np.maximum(probas, EPS)
+            np.maximum(probas, EPS, out=probas)
             priors = np.maximum(priors, EPS)
         self.probas_ = probas_frame(encoded, probas)
         self.labels_ = labels_series(encoded, probas)
@@ -289,14 +293,15 @@ class OneCoinDawidSkene(_ExpectationMaximisation):
         incidence = _Incidence(encoded)
         probas = vote(encoded)
         priors = probas.mean(axis=0)
-        errors = _one_coin_errors(encoded, _one_coin_skills(encoded, probas))
+        skills = [_one_coin_skills(encoded, probas)]
+        errors = _one_coin_errors(encoded, skills[-1])
 
         def m_step(posteriors: np.ndarray) -> np.ndarray:
-            return _one_coin_errors(encoded, _one_coin_skills(encoded, posteriors))
+            skills.append(_one_coin_skills(encoded, posteriors))
+            return _one_coin_errors(encoded, skills[-1])
 
         last, priors, errors = self._iterate(incidence, priors, errors, m_step, None)
         probas = probas if last is None else last
-        skills = _one_coin_skills(encoded, probas)
         self._store(encoded, probas, priors, errors, incidence.observed)
-        self.skills_ = pd.Series(skills, index=encoded.workers, name="skill")
+        self.skills_ = pd.Series(skills[-1], index=encoded.workers, name="skill")
         return self
