@@ -8,6 +8,8 @@ import pandas as pd
 import pytest
 from aggregate_oracle import CROWD_DATA, Result, crowd_data, run_both
 
+pytestmark = pytest.mark.slow  # crowd-kit itself takes ~25 s over these data sets
+
 TOLERANCE = 1e-6
 EM_METHODS = ("OneCoinDawidSkene", "DawidSkene")
 VOTES = ("MajorityVote", "Wawa")
