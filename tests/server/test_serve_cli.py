@@ -1,9 +1,9 @@
-"""As a new user would: `crowdline serve` in its own process, a project and pool from the CLI,
-a CSV with control tasks, an invite link, labeling through the pages, the dashboard."""
+"""As a new user would: `crowdline init`, a token and an invite from the CLI, `crowdline serve`
+in its own process, a project, pool and CSV with control tasks through the API, labeling
+through the pages, the dashboard."""
 
 from __future__ import annotations
 
-import json
 import os
 import re
 import subprocess
@@ -33,36 +33,32 @@ def crowdline(env: dict[str, str], *args: str) -> str:
 
 
 @pytest.mark.slow
-def test_new_user_serves_labels_and_sees_the_dashboard(home: dict[str, str],
-                                                       tmp_path: Path) -> None:
+def test_new_user_serves_labels_and_sees_the_dashboard(home: dict[str, str]) -> None:
     crowdline(home, "init")
     token = crowdline(home, "token", "create").split()[-1]
-    (tmp_path / "project.json").write_text(json.dumps(project_config()))
-    (tmp_path / "pool.json").write_text(json.dumps({
-        "private_name": "first pool", "defaults": {"default_overlap_for_new_tasks": 1},
-        "mixer_config": {"real_tasks_count": 2, "golden_tasks_count": 1}}))
-    (tmp_path / "tasks.csv").write_text(
-        "INPUT:headline,GOLDEN:category\n"
-        "Scientists publish a study,\n"
-        "You won't believe what happened next,\n"
-        "17 tricks doctors hate,clickbait\n"
-        "Parliament passes the budget,notclickbait\n")
-    project_id = re.search(r"created project (\d+)",
-                           crowdline(home, "project", "create", "-f",
-                                     str(tmp_path / "project.json"))).group(1)
-    pool_id = re.search(r"created pool (\d+)",
-                        crowdline(home, "pool", "create", "-f", str(tmp_path / "pool.json"),
-                                  "--project", project_id)).group(1)
-    assert "created 4 tasks" in crowdline(home, "task", "upload", pool_id, "-f",
-                                          str(tmp_path / "tasks.csv"), "--open")
     link = crowdline(home, "worker", "invite", "Ann").split()[-1]
-
     server = subprocess.Popen([*CLI, "serve"], env=home, stdout=subprocess.PIPE,
                               stderr=subprocess.PIPE, text=True)
     try:
         assert wait_for_port(int(home["CROWDLINE_SERVER_PORT"])), "crowdline serve did not start"
         base = f"http://127.0.0.1:{home['CROWDLINE_SERVER_PORT']}"
         assert link.startswith(f"{base}/join/")
+        auth = {"Authorization": f"OAuth {token}"}
+        with httpx.Client(base_url=base, headers=auth, timeout=30) as api:
+            project = api.post("/api/v1/projects", json=project_config())
+            assert project.status_code == 201, project.text
+            pool = api.post("/api/v1/pools", json={
+                "project_id": project.json()["id"], "private_name": "first pool",
+                "reward_per_assignment": 0.01, "assignment_max_duration_seconds": 600,
+                "defaults": {"default_overlap_for_new_tasks": 1},
+                "mixer_config": {"real_tasks_count": 2, "golden_tasks_count": 1,
+                                 "training_tasks_count": 0}})
+            assert pool.status_code == 201, pool.text
+            pool_id = pool.json()["id"]
+            uploaded = api.post(f"/api/crowdline/v1/pools/{pool_id}/tasks/upload",
+                                files={"file": ("tasks.csv", TASKS_CSV.encode())})
+            assert uploaded.json()["created"] == 4
+            assert api.post(f"/api/v1/pools/{pool_id}/open").status_code in (200, 202)
         with httpx.Client(base_url=base, follow_redirects=True, timeout=30) as browser:
             assert browser.get("/healthz").json() == {"status": "ok"}
             assert "Hello, Ann" in browser.get(link).text
@@ -84,10 +80,13 @@ def test_new_user_serves_labels_and_sees_the_dashboard(home: dict[str, str],
             dashboard = requester.get(f"/dashboard/pools/{pool_id}").text
             assert "Ann" in dashboard
             assert "2/2" in dashboard  # every real task at its overlap
-            pools = requester.get("/api/v1/pools", headers={"Authorization": f"OAuth {token}"})
-            assert pools.status_code == 200
     finally:
         server.terminate()
         server.wait(timeout=30)
-    inspected = crowdline(home, "pool", "inspect", pool_id, "-o", "json")
-    assert json.loads(inspected)
+
+
+TASKS_CSV = ("INPUT:headline,GOLDEN:category\n"
+             "Scientists publish a study,\n"
+             "You won't believe what happened next,\n"
+             "17 tricks doctors hate,clickbait\n"
+             "Parliament passes the budget,notclickbait\n")
