@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import platform
 import statistics
 import sys
@@ -155,7 +156,8 @@ def main() -> None:
                 server.stop()
     RESULTS.parent.mkdir(parents=True, exist_ok=True)
     RESULTS.write_text(json.dumps({"machine": {"python": platform.python_version(),
-                                               "cpus": __import__("os").cpu_count()},
+                                               "cpus": os.cpu_count(),
+                                               "load_average_1min": os.getloadavg()[0]},
                                    "runs": runs}, indent=2) + "\n")
     print(f"wrote {RESULTS}")
 
