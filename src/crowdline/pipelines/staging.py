@@ -13,10 +13,24 @@ from __future__ import annotations
 import json
 import os
 import shutil
+import threading
 import uuid
 from pathlib import Path
 
 MANIFEST = "manifest.json"
+TRASH = ".trash-"
+
+
+def _sweep(paths: list[Path]) -> None:
+    """Delete folders in a daemon thread; what a process exit interrupts is swept later."""
+    if not paths:
+        return
+
+    def work() -> None:
+        for path in paths:
+            shutil.rmtree(path, ignore_errors=True)
+
+    threading.Thread(target=work, name="crowdline-staging-sweep", daemon=True).start()
 
 
 class Staging:
@@ -58,17 +72,28 @@ class Staging:
         return (self.folder(pipeline) / name / MANIFEST).exists()
 
     def remove(self, pipeline: str, names: set[str]) -> None:
+        """Forget batches now (a rename each); their files are deleted in the background,
+        so a job's end does not wait for 100,000 unlinks."""
+        folder = self.folder(pipeline)
+        trash = []
         for name in names:
-            shutil.rmtree(self.folder(pipeline) / name, ignore_errors=True)
+            target = folder / f"{TRASH}{name}"
+            try:
+                os.replace(folder / name, target)
+            except FileNotFoundError:
+                continue
+            trash.append(target)
+        _sweep(trash)
 
     def remove_unreferenced(self, pipeline: str, referenced: set[str]) -> None:
-        """Drop half-written batches and batches no datum row points at (after a crash)."""
+        """Drop half-written batches, batches no datum row points at (after a crash) and
+        trash a previous process did not finish deleting."""
         folder = self.folder(pipeline)
         if not folder.exists():
             return
-        for path in folder.iterdir():
-            if path.name not in referenced:
-                shutil.rmtree(path, ignore_errors=True)
+        stale = [p for p in folder.iterdir() if p.name not in referenced]
+        self.remove(pipeline, {p.name for p in stale if not p.name.startswith((TRASH, ".tmp-"))})
+        _sweep([p for p in stale if p.name.startswith((TRASH, ".tmp-"))])
 
     def drop_pipeline(self, pipeline: str) -> None:
         shutil.rmtree(self.folder(pipeline), ignore_errors=True)
