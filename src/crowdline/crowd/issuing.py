@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import datetime as dt
 import random
+from types import SimpleNamespace
 from typing import Any
 
 import sqlalchemy as sa
@@ -169,18 +170,16 @@ def request_assignment(conn: sa.Connection, worker_key: int, pool_id: str | None
         suite = _issue(conn, pool, worker_key, when)
         if not suite:
             continue
+        expires_at = when + dt.timedelta(seconds=pool.assignment_max_duration_seconds)
+        task_ids = [k for k, _ in suite]
         assignment_key = conn.execute(t.assignments.insert().values(
-            pool_id=row.id, worker_id=worker_key, status="ACTIVE",
-            task_ids=[k for k, _ in suite], solutions=None,
-            reward=0.0 if pool.type == "TRAINING" else pool.reward_per_assignment,
-            mixed=True, created=when,
-            expires_at=when + dt.timedelta(seconds=pool.assignment_max_duration_seconds),
-        )).inserted_primary_key[0]
+            pool_id=row.id, worker_id=worker_key, status="ACTIVE", task_ids=task_ids,
+            solutions=None, reward=0.0 if pool.type == "TRAINING" else pool.reward_per_assignment,
+            mixed=True, created=when, expires_at=expires_at)).inserted_primary_key[0]
         conn.execute(t.answers.insert(), [
             {"task_id": k, "worker_id": worker_key, "assignment_id": assignment_key,
              "pool_id": row.id, "kind": kind} for k, kind in suite])
-        created = conn.execute(sa.select(t.assignments).where(
-            s.id == assignment_key)).one()
+        created = SimpleNamespace(id=assignment_key, task_ids=task_ids, expires_at=expires_at)
         return _annotator_view(conn, created, pool, project)
     return None
 
@@ -250,15 +249,16 @@ def submit(conn: sa.Connection, worker_key: int, assignment_id: str,
                           solutions=[{"output_values": o} for o in outputs],
                           idempotency_key=idempotency_key, submit_result=result.to_dict())
     real = sorted(k for k in row.task_ids if tasks[k].kind == "REAL")  # one lock order
-    completed = _completed_tasks(conn, pool, project, real)
+    completed = _completed_tasks(conn, pool, project, {k: tasks[k].overlap for k in real})
     quality.on_submit(_context(conn, pool, project, when), worker_key, row.id, completed)
     return result
 
 
 def _completed_tasks(conn: sa.Connection, pool: Pool, project: Project,
-                     task_keys: list[int]) -> list[int]:
-    """The tasks whose overlap is now complete; with dynamic overlap an uncertain task gets
-    one more slot instead (up to max_overlap)."""
+                     overlaps: dict[int, int | None]) -> list[int]:
+    """The tasks (of ``overlaps``: task -> overlap) whose overlap is now complete; with
+    dynamic overlap an uncertain task gets one more slot instead (up to max_overlap)."""
+    task_keys = sorted(overlaps)
     if not task_keys:
         return []
     a, s, c = t.answers.c, t.assignments.c, t.tasks.c
@@ -267,8 +267,6 @@ def _completed_tasks(conn: sa.Connection, pool: Pool, project: Project,
             t.assignments, s.id == a.assignment_id).where(
             a.task_id.in_(task_keys), s.status.in_(("SUBMITTED", "ACCEPTED")))):
         answers[r.task_id].append((r.worker_id, r.output_values))
-    overlaps = {r.id: r.overlap for r in conn.execute(
-        sa.select(c.id, c.overlap).where(c.id.in_(task_keys)))}
     dynamic = pool.dynamic_overlap_config
     completed = []
     for task_key in task_keys:
