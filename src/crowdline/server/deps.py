@@ -15,6 +15,7 @@ from typing import Annotated
 
 from fastapi import Depends, Request
 from fastapi.security import APIKeyCookie, APIKeyHeader
+from starlette.concurrency import run_in_threadpool
 
 from crowdline.crowd import Crowd, Requester, Worker
 from crowdline.errors import AuthenticationFailed
@@ -31,6 +32,13 @@ _requester_cookie = APIKeyCookie(name=REQUESTER_COOKIE, auto_error=False,
                                  description="set by /dashboard/signin")
 _worker_cookie = APIKeyCookie(name=WORKER_COOKIE, auto_error=False,
                               description="set by the invite link /join/<token>")
+
+
+# The small dependencies are ``async``: a sync one costs a thread-pool hop per request.
+
+
+async def crowd_dep(request: Request) -> Crowd:
+    return request.app.state.workspace.crowd
 
 
 def get_workspace(request: Request) -> Workspace:
@@ -60,10 +68,20 @@ def requester_from(request: Request) -> Requester | None:
         return None
 
 
+def _worker_token(request: Request) -> str | None:
+    return (_header_token(request.headers.get("authorization"), ("bearer",))
+            or request.cookies.get(WORKER_COOKIE))
+
+
+def cached_worker(request: Request) -> Worker | None:
+    """The worker of a token authenticated a moment ago, without touching the database."""
+    token = _worker_token(request)
+    return request.app.state.worker_cache.get(token) if token else None
+
+
 def worker_from(request: Request) -> Worker | None:
-    """The worker the request authenticates as, or None."""
-    token = (_header_token(request.headers.get("authorization"), ("bearer",))
-             or request.cookies.get(WORKER_COOKIE))
+    """The worker the request authenticates as, or None (blocking: may ask the database)."""
+    token = _worker_token(request)
     if not token:
         return None
     cache: WorkerCache = request.app.state.worker_cache
@@ -106,10 +124,12 @@ class WorkerCache:
             self._entries[self._key(token)] = (time.monotonic() + self.ttl, worker)
 
 
-def require_requester(request: Request, _header: Annotated[str | None, Depends(_authorization)],
-                      _cookie: Annotated[str | None, Depends(_requester_cookie)]) -> Requester:
+async def require_requester(request: Request,
+                            _header: Annotated[str | None, Depends(_authorization)],
+                            _cookie: Annotated[str | None, Depends(_requester_cookie)],
+                            ) -> Requester:
     """FastAPI dependency: the authenticated requester, else 401 AUTHENTICATION_ERROR."""
-    requester = requester_from(request)
+    requester = await run_in_threadpool(requester_from, request)
     if requester is None:
         raise AuthenticationFailed(
             "a valid requester token is required",
@@ -118,10 +138,13 @@ def require_requester(request: Request, _header: Annotated[str | None, Depends(_
     return requester
 
 
-def require_worker(request: Request, _header: Annotated[str | None, Depends(_authorization)],
-                   _cookie: Annotated[str | None, Depends(_worker_cookie)]) -> Worker:
+async def require_worker(request: Request,
+                         _header: Annotated[str | None, Depends(_authorization)],
+                         _cookie: Annotated[str | None, Depends(_worker_cookie)]) -> Worker:
     """FastAPI dependency: the authenticated worker (annotator), else 401."""
-    worker = worker_from(request)
+    worker = cached_worker(request)
+    if worker is None:
+        worker = await run_in_threadpool(worker_from, request)
     if worker is None:
         raise AuthenticationFailed(
             "a valid worker token is required",
@@ -131,4 +154,4 @@ def require_worker(request: Request, _header: Annotated[str | None, Depends(_aut
 
 RequesterDep = Annotated[Requester, Depends(require_requester)]
 WorkerDep = Annotated[Worker, Depends(require_worker)]
-CrowdDep = Annotated[Crowd, Depends(get_crowd)]
+CrowdDep = Annotated[Crowd, Depends(crowd_dep)]
