@@ -3,7 +3,7 @@
 Requesters: ``Authorization: OAuth <token>`` | ``ApiKey <token>`` | ``Bearer <token>``, or the
 HttpOnly cookie set by the dashboard's sign-in page. Workers: ``Authorization: Bearer <token>``
 or the HttpOnly cookie set by their invite link ``/join/<token>``. Tokens are checked against
-their hashes by the crowd facade on every request.
+their stored hashes by the crowd facade (a worker's for at most once a minute, see WorkerCache).
 """
 
 from __future__ import annotations
