@@ -284,3 +284,24 @@ def test_dynamic_overlap_asks_one_more_only_while_a_task_is_uncertain(crowd: Cro
     assert crowd.get_task(disputed.id).overlap == 3  # 2 of 3 at 90 %: 90 % >= 85 %
     assert crowd.is_pool_complete(pool.id)
     assert crowd.request_assignment(workers[3].id, pool.id) is None
+
+
+def test_set_skill_and_a_timed_restriction_v1(crowd: Crowd) -> None:
+    skill = crowd.create_skill("flagged")
+    pool_id = _pool(crowd, [
+        _rule("ANSWER_COUNT", [("assignments_accepted_count", "GTE", 1)],
+              {"type": "SET_SKILL", "parameters": {"skill_id": skill.id, "skill_value": 42}}),
+        _rule("ANSWER_COUNT", [("assignments_accepted_count", "GTE", 2)],
+              {"type": "RESTRICTION", "parameters": {"scope": "PROJECT", "duration_days": 2,
+                                                     "private_comment": "enough"}}),
+    ], n_golden=0, golden_per_suite=0)
+    worker, _ = crowd.invite_worker("a")
+    _label_suite(crowd, worker.id, pool_id, honest=True)
+    assert [s.value for s in crowd.get_worker_skills(worker_id=worker.id)] == [42]
+    _label_suite(crowd, worker.id, pool_id, honest=True)
+    (ban,) = crowd.list_restrictions(worker_id=worker.id)
+    assert ban.scope == "PROJECT"
+    assert (ban.will_expire - ban.created).days == 2
+    # the skill rule fired once: setting the same value again is not a new action
+    kinds = [a.action["type"] for a in crowd.list_qc_actions(worker_id=worker.id)]
+    assert kinds == ["SET_SKILL", "RESTRICTION"]
