@@ -118,8 +118,10 @@ def main() -> None:
     parser.add_argument("--add", type=int, default=1_000, help="files added afterwards")
     parser.add_argument("--no-dvc", action="store_true", help="skip DVC (if not installed)")
     parser.add_argument("--output", type=Path, default=RESULT)
+    parser.add_argument("--workdir", type=Path, default=None,
+                        help="where to make the files (default: the system temp folder)")
     options = parser.parse_args()
-    work = Path(tempfile.mkdtemp(prefix="crowdline-bench-"))
+    work = Path(tempfile.mkdtemp(prefix="store-ingest-", dir=options.workdir))
     try:
         run(options, work)
     finally:
