@@ -19,7 +19,7 @@ from crowdline.crowd.quality import (
     validate_quality_control,
 )
 from crowdline.crowd.simulate import SimulatedClock
-from crowdline.errors import Unsupported
+from crowdline.errors import InvalidInput, Unsupported
 
 BAN = {"type": "RESTRICTION_V2", "parameters": {"scope": "POOL", "duration_unit": "PERMANENT",
                                                 "private_comment": "bad quality"}}
@@ -93,6 +93,13 @@ def test_unsupported_rules_are_named() -> None:
         validate_quality_control({"configs": [_rule("INCOME", [], BAN)]})
     with pytest.raises(Unsupported, match="conditions\\[0\\].key"):
         validate_quality_control({"configs": [_rule("GOLDEN_SET", [("nope", "EQ", 1)], BAN)]})
+    with pytest.raises(InvalidInput, match="duration_unit 'WEEKS'"):
+        validate_quality_control({"configs": [_rule("GOLDEN_SET", [], {
+            "type": "RESTRICTION_V2", "parameters": {"duration": 1, "duration_unit": "WEEKS"}})]})
+    with pytest.raises(InvalidInput, match="from_field"):
+        validate_quality_control({"configs": [_rule("GOLDEN_SET", [], {
+            "type": "SET_SKILL_FROM_OUTPUT_FIELD",
+            "parameters": {"skill_id": "1", "from_field": "fast_submitted_count"}})]})
     with pytest.raises(Unsupported, match="BONUS"):
         validate_quality_control({"configs": [_rule(
             "GOLDEN_SET", [], {"type": "BONUS", "parameters": {}})]})

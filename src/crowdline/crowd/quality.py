@@ -113,6 +113,39 @@ def _validate_rule(rule: dict[str, Any], keys: frozenset[str], where: str) -> No
             "POOL", "PROJECT", "ALL_PROJECTS"):
         raise Unsupported(f"{where}.action.parameters.scope {parameters['scope']!r}",
                           hint="use POOL, PROJECT or ALL_PROJECTS")
+    _check_action_values(kind, parameters, keys, f"{where}.action.parameters")
+
+
+def _number(value: Any) -> bool:
+    return isinstance(value, (int, float)) and not isinstance(value, bool)
+
+
+def _check_action_values(kind: str, params: dict[str, Any], keys: frozenset[str],
+                         where: str) -> None:
+    """Catch at pool creation what would otherwise fail a submit later."""
+    problem = None
+    if kind == "RESTRICTION_V2":
+        unit = params.get("duration_unit", "PERMANENT")
+        if unit not in ("MINUTES", "HOURS", "DAYS", "PERMANENT"):
+            problem = f"duration_unit {unit!r} is not MINUTES, HOURS, DAYS or PERMANENT"
+        elif unit != "PERMANENT" and not (_number(params.get("duration"))
+                                          and params["duration"] > 0):
+            problem = "duration must be a positive number (or duration_unit PERMANENT)"
+    elif kind == "RESTRICTION" and params.get("duration_days") is not None and not (
+            _number(params["duration_days"]) and params["duration_days"] > 0):
+        problem = "duration_days must be a positive number (or left out: permanent)"
+    elif kind in ("SET_SKILL", "SET_SKILL_FROM_OUTPUT_FIELD") and params.get("skill_id") is None:
+        problem = "skill_id is required"
+    elif kind == "SET_SKILL" and not (_number(params.get("skill_value"))
+                                      and 0 <= params["skill_value"] <= 100):
+        problem = "skill_value must be a number from 0 to 100"
+    elif kind == "SET_SKILL_FROM_OUTPUT_FIELD" and params.get("from_field") not in keys:
+        problem = (f"from_field {params.get('from_field')!r} is not a figure of this collector "
+                   f"({', '.join(sorted(keys))})")
+    elif kind == "CHANGE_OVERLAP" and not isinstance(params.get("delta", 1), int):
+        problem = "delta must be an integer"
+    if problem:
+        raise InvalidInput(f"{where}: {problem}", hint="fix the pool's quality_control rule")
 
 
 # -- figures and conditions (pure) --------------------------------------------------------
