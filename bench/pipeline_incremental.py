@@ -32,7 +32,7 @@ def copy_datum(inputs: dict[str, Path], output: Path) -> None:
 
 def commit_files(ws, start: int, count: int) -> float:  # type: ignore[no-untyped-def]
     """One commit of ``count`` small files (written locally, then put as a folder)."""
-    with tempfile.TemporaryDirectory(prefix="crowdline-bench-files-") as tmp:
+    with tempfile.TemporaryDirectory(prefix="crowdline-pipeline-bench-files-") as tmp:
         for i in range(start, start + count):
             Path(tmp, f"f{i:07d}.txt").write_text(f"row {i}\n")
         began = time.perf_counter()
@@ -54,7 +54,7 @@ def main() -> None:
 
     load_at_start = round(os.getloadavg()[0], 2)
 
-    tmp = tempfile.mkdtemp(prefix="crowdline-bench-")
+    tmp = tempfile.mkdtemp(prefix="crowdline-pipeline-bench-")
     try:
         ws = Workspace.init(Path(tmp) / "ws")
         ws.store.create_repo("raw")
