@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import pytest
 from crowd_helpers import LABELS, answer, pool_config, project_config, real_tasks
 
 from crowdline.crowd import Crowd
+from crowdline.errors import InvalidInput, PoolNotFound
 
 
 def _training_pool(crowd: Crowd, project_id: str) -> str:
@@ -83,3 +85,14 @@ def test_a_finished_training_is_not_offered_again(crowd: Crowd) -> None:
     crowd.submit_assignment(worker.id, suite.id, [answer(LABELS[0])] * 2)
     # one suite was required; the training pool ranks first but is done for this worker
     assert crowd.request_assignment(worker.id).pool_id == main.id
+
+
+def test_a_training_requirement_must_name_a_training_pool(crowd: Crowd) -> None:
+    project = crowd.create_project(project_config())
+    regular = crowd.create_pool(pool_config(project.id))
+    with pytest.raises(InvalidInput, match="not a training pool"):
+        crowd.create_pool(pool_config(project.id, quality_control={
+            "training_requirement": {"training_pool_id": regular.id}}))
+    with pytest.raises(PoolNotFound):
+        crowd.create_pool(pool_config(project.id, quality_control={
+            "training_requirement": {"training_pool_id": "x"}}))

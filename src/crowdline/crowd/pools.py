@@ -161,6 +161,14 @@ def normalise(conn: sa.Connection, config: dict[str, Any],
     defaults["default_overlap_for_new_tasks"] = _positive_int(overlap, "default overlap")
     defaults.setdefault("default_overlap_for_new_task_suites", overlap)
     qc = validate_quality_control(copy.deepcopy(config.get("quality_control")))
+    training_pool = (qc.get("training_requirement") or {}).get("training_pool_id")
+    if training_pool is not None:
+        found = conn.execute(sa.select(t.pools.c.type).where(
+            t.pools.c.id == key(training_pool, PoolNotFound, "training pool"))).first()
+        if found is None or found.type != "TRAINING":
+            raise InvalidInput(f"training_requirement names pool {training_pool}, which is not "
+                               "a training pool", hint="create the training pool first (type "
+                               "TRAINING) and give its id")
     check_filter(config.get("filter"))
     dynamic = config.get("dynamic_overlap_config")
     if dynamic is not None:
