@@ -18,6 +18,7 @@ import httpx
 import pandas as pd
 import pytest
 
+from crowdline.crowd.operations import Operations
 from crowdline.crowd.toloka_backend import import_toloka
 
 toloka = import_toloka()
@@ -139,6 +140,11 @@ class SimulatedCrowd:
                 self.crowd.submit_assignment(worker_id, suite.id, solutions)
                 submitted[name] += 1
         return {"submitted": submitted, "skips": skips}
+
+
+def closed_op_id(client: Any, pool_id: str) -> str:
+    """Any operation that is not an aggregation (here: a task upload)."""
+    return next(op.id for op in client.get_operations(type="TASK.BATCH_CREATE"))
 
 
 def wait_pool(client: Any, pool_id: str, *, polls: int = 20) -> Any:
@@ -316,6 +322,8 @@ def test_requester_script_end_to_end(toloka_server: Any) -> None:
         answer_weight_skill_id=skill.id,
         fields=[toloka.aggregation.PoolAggregatedSolutionRequest.Field(name="category")]),
         disable_progress=True)
+    with pytest.raises(toloka_errors.ValidationApiError, match="not an aggregation"):
+        client.find_aggregated_solutions(closed_op_id(client, pool.id), limit=1)
     found = client.find_aggregated_solutions(weighted.id, sort="task_id", limit=100)
     assert not found.has_more
     assert len(found.items) == N_REAL
@@ -374,6 +382,12 @@ def test_errors_come_back_in_tolokas_shape(toloka_server: Any) -> None:
     response = httpx.get(f"{toloka_server.url}/api/v1/pools",
                          headers={"Authorization": f"ApiKey {toloka_server.token}"})
     assert response.json() == {"items": [], "has_more": False}
+    # Results of an aggregation still running are refused, not returned half-made.
+    pending = Operations(toloka_server.workspace.engine).create("SOLUTION.AGGREGATE",
+                                                                {"pool_id": "1"})
+    with pytest.raises(toloka_errors.ConflictStateApiError, match="PENDING"):
+        client.find_aggregated_solutions(pending.id)
+    assert client.get_operation(pending.id).status.value == "PENDING"
     # A Toloka call crowdline lacks: Toloka's error shape, naming the call.
     with pytest.raises(toloka_errors.DoesNotExistApiError) as lacking:
         list(client.get_trainings())

@@ -17,7 +17,7 @@ from fastapi import APIRouter, Request
 from fastapi.responses import JSONResponse
 
 from crowdline.crowd.operations import AggregatedSolution, Operations, WorkResult
-from crowdline.errors import InvalidInput, Unsupported
+from crowdline.errors import Conflict, InvalidInput, Unsupported
 from crowdline.server.toloka.routing import (
     TolokaRoute,
     crowd_of,
@@ -143,7 +143,15 @@ async def aggregate_by_pool(request: Request) -> JSONResponse:
 @router.get("/aggregated-solutions/{operation_id}")
 def find_aggregated_solutions(operation_id: str, request: Request) -> dict[str, Any]:
     query = request.query_params
-    found = operations_of(request).find_aggregated(operation_id)
+    operations = operations_of(request)
+    op = operations.get(operation_id)
+    if op.type != "SOLUTION.AGGREGATE":
+        raise InvalidInput(f"operation {operation_id} is a {op.type}, not an aggregation",
+                           hint="pass the id returned by aggregate_solutions_by_pool")
+    if op.status != "SUCCESS":
+        raise Conflict(f"aggregation {operation_id} is {op.status}",
+                       hint="wait for it with wait_operation, then read the results")
+    found = operations.find_aggregated(operation_id)
     items = [s.to_dict() for s in found]
     return search(items, query, compare={"task_id": str}, default_sort="task_id",
                   default_limit=LARGE_PAGE)
