@@ -9,7 +9,7 @@ and the server process's peak RSS.
     python bench/serve.py [--tasks N] [--annotators K] [--seconds S] [--sqlite]
 
 Runs on PostgreSQL (a throw-away server from crowdline.testing.postgres) when its binaries are
-installed, else on SQLite. Writes bench/results/serve.json.
+installed, else on SQLite. Writes bench/results/serve.json (one run per configuration).
 """
 
 from __future__ import annotations
@@ -110,6 +110,8 @@ def main() -> None:
     parser.add_argument("--tasks", type=int, default=1_000_000)
     parser.add_argument("--annotators", type=int, default=200)
     parser.add_argument("--seconds", type=float, default=60.0, help="measurement window")
+    parser.add_argument("--server-workers", type=int, default=1,
+                        help="server processes (crowdline serve --workers)")
     parser.add_argument("--sqlite", action="store_true", help="use SQLite even if PostgreSQL "
                                                               "binaries are installed")
     args = parser.parse_args()
@@ -138,14 +140,22 @@ def main() -> None:
         port = free_port()
         server = subprocess.Popen(
             [sys.executable, "-m", "crowdline.cli.main", "serve", "--port", str(port),
-             "--no-pipelines"], env=env, stdout=subprocess.DEVNULL)
+             "--no-pipelines", "--workers", str(args.server_workers)],
+            env=env, stdout=subprocess.DEVNULL)
         if not wait_for_port(port, timeout=60):
             raise SystemExit("the server did not start")
         url = f"http://127.0.0.1:{port}"
-        httpx.get(f"{url}/healthz").raise_for_status()
+        for _ in range(120):  # with --server-workers the processes start after the socket
+            try:
+                httpx.get(f"{url}/healthz", timeout=60).raise_for_status()
+                break
+            except httpx.TransportError:
+                time.sleep(0.5)
         sampler = RssSampler(server.pid)
         sampler.start()
-        idle_rss = psutil.Process(server.pid).memory_info().rss
+        server_processes = [psutil.Process(server.pid),
+                            *psutil.Process(server.pid).children(recursive=True)]
+        idle_rss = sum(p.memory_info().rss for p in server_processes)
         print(f"{args.annotators} annotators for {args.seconds:.0f}s against {url}",
               file=sys.stderr)
         load_at_start = os.getloadavg()[0]
@@ -161,7 +171,7 @@ def main() -> None:
                         "load_average_1m_at_start": round(load_at_start, 1),
                         "load_average_1m_at_end": round(os.getloadavg()[0], 1)},
             "backend": backend, "tasks": args.tasks, "annotators": args.annotators,
-            "server": "crowdline serve (one uvicorn process)",
+            "server": f"crowdline serve --workers {args.server_workers} (uvicorn)",
             "upload_seconds": round(upload_seconds, 1),
             "upload_tasks_per_second": round(args.tasks / upload_seconds),
             "window_seconds": round(report.elapsed_seconds, 1),
@@ -185,9 +195,21 @@ def main() -> None:
             postgres.stop()
             shutil.rmtree(postgres.root, ignore_errors=True)
         shutil.rmtree(root, ignore_errors=True)
-    RESULTS.parent.mkdir(parents=True, exist_ok=True)
-    RESULTS.write_text(json.dumps(result, indent=2) + "\n")
+    save(result)
     print(json.dumps(result, indent=2))
+
+
+def save(result: dict) -> None:
+    """Keep one run per configuration (back-end, tasks, annotators, server processes)."""
+    def config(run: dict) -> tuple:
+        return run["backend"], run["tasks"], run["annotators"], run["server"]
+
+    runs = []
+    if RESULTS.exists():
+        runs = [run for run in json.loads(RESULTS.read_text()).get("runs", [])
+                if config(run) != config(result)]
+    RESULTS.parent.mkdir(parents=True, exist_ok=True)
+    RESULTS.write_text(json.dumps({"runs": [*runs, result]}, indent=2) + "\n")
 
 
 if __name__ == "__main__":

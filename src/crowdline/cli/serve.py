@@ -21,6 +21,8 @@ def serve(host: str = typer.Option(None, "--host", help="address to listen on "
                                    "setting, 8765)"),
           pipelines: bool = typer.Option(True, "--pipelines/--no-pipelines",
                                          help="also run pending pipeline jobs in the background"),
+          workers: int = typer.Option(1, "--workers", "-w", min=1,
+                                      help="server processes (more than 1 is for PostgreSQL)"),
           ) -> None:
     """Serve the annotator UI, the dashboard and the APIs (Ctrl-C stops)."""
     import uvicorn
@@ -39,8 +41,14 @@ def serve(host: str = typer.Option(None, "--host", help="address to listen on "
     try:
         # keep-alive longer than uvicorn's 5 s: clients reusing a connection the server is
         # closing at that moment get a read error (browsers and HTTP pools idle for a while)
-        uvicorn.run(create_app(workspace), host=host, port=port, log_level="warning",
-                    access_log=False, timeout_keep_alive=KEEP_ALIVE_SECONDS)
+        options = {"host": host, "port": port, "log_level": "warning", "access_log": False,
+                   "timeout_keep_alive": KEEP_ALIVE_SECONDS}
+        if workers > 1:
+            # each process builds its own app from the same workspace (same cwd and env)
+            uvicorn.run("crowdline.server.app:create_app", factory=True, workers=workers,
+                        **options)
+        else:
+            uvicorn.run(create_app(workspace), **options)
     finally:
         stop.set()
         if runner is not None:
