@@ -1,9 +1,9 @@
 """The real toloka-kit 1.2.3 client runs a seed-style requester script against crowdline.
 
 project -> skill -> pool with QC rules, mixer and a skill filter -> tasks + control tasks ->
-open -> simulated annotators label -> the spammer is banned by the golden-set rule ->
-accept / reject -> get_assignments_df -> aggregation by the server and by crowdline.aggregate
--> close, archive, clone. Every result is checked.
+open -> simulated annotators label over the annotator HTTP API -> the spammer is banned by
+the golden-set rule -> accept / reject -> get_assignments_df -> aggregation by the server and
+by crowdline.aggregate -> close, archive, clone. Every result is checked.
 """
 
 from __future__ import annotations
@@ -98,16 +98,17 @@ def make_pool(project_id: str, skill_id: str) -> Any:
 
 
 class SimulatedCrowd:
-    """Annotators working through the crowd facade, as the web UI would."""
+    """Annotators working over the annotator HTTP API, as the web UI does."""
 
-    def __init__(self, crowd: Any, truth: dict[str, str]) -> None:
+    def __init__(self, crowd: Any, url: str, truth: dict[str, str]) -> None:
         self.crowd = crowd
+        self.url = url
         self.truth = truth
-        self.workers: dict[str, Any] = {}
+        self.tokens: dict[str, str] = {}
 
     def invite(self, name: str) -> str:
-        worker, _token = self.crowd.invite_worker(name)
-        self.workers[name] = worker
+        worker, token = self.crowd.invite_worker(name)
+        self.tokens[name] = token
         return str(worker.id)
 
     def answer(self, name: str, headline: str, rng: random.Random) -> str:
@@ -118,6 +119,13 @@ class SimulatedCrowd:
             return right
         return next(label for label in LABELS if label != right)
 
+    def _post(self, name: str, path: str, body: dict[str, Any]) -> httpx.Response:
+        response = httpx.post(f"{self.url}/api/annotator/v1/assignments/{path}", json=body,
+                              headers={"Authorization": f"Bearer {self.tokens[name]}"},
+                              timeout=30)
+        assert response.status_code in (200, 204), response.text
+        return response
+
     def work(self, pool_id: str, names: list[str], *, skipper: str | None = None) -> dict:
         rng = random.Random(7)
         submitted = {name: 0 for name in names}
@@ -125,19 +133,19 @@ class SimulatedCrowd:
         active = list(names)
         while active:
             for name in list(active):
-                worker_id = self.workers[name].id
-                suite = self.crowd.request_assignment(worker_id, pool_id)
-                if suite is None:
+                response = self._post(name, "next", {"pool_id": pool_id})
+                if response.status_code == 204:
                     active.remove(name)
                     continue
-                assert all("known_solutions" not in task for task in suite.tasks)
+                suite = response.json()
+                assert all("known_solutions" not in task for task in suite["tasks"])
                 if name == skipper:
-                    self.crowd.skip_assignment(worker_id, suite.id)
+                    self._post(name, f"{suite['id']}/skip", {})
                     skips += 1
                     continue
                 solutions = [{"output_values": {"category": self.answer(
-                    name, task["input_values"]["headline"], rng)}} for task in suite.tasks]
-                self.crowd.submit_assignment(worker_id, suite.id, solutions)
+                    name, task["input_values"]["headline"], rng)}} for task in suite["tasks"]]
+                self._post(name, f"{suite['id']}/submit", {"solutions": solutions})
                 submitted[name] += 1
         return {"submitted": submitted, "skips": skips}
 
@@ -223,7 +231,7 @@ def test_requester_script_end_to_end(toloka_server: Any) -> None:
     headline_of = {t.id: t.input_values["headline"] for t in tasks}
 
     # -- the crowd: four good annotators, a spammer, one who skips, one without the skill --
-    sim = SimulatedCrowd(crowd, {**real, **golden})
+    sim = SimulatedCrowd(crowd, toloka_server.url, {**real, **golden})
     names = ["spammer", "ann", "bob", "cat", "dan", "skipper", "outsider"]
     ids = {name: sim.invite(name) for name in names}
     for name in names:
@@ -457,7 +465,7 @@ def test_dynamic_overlap_pool_through_the_client(toloka_server: Any) -> None:
     some = dict(list(real.items())[:6])
     client.create_tasks([toloka.Task(pool_id=pool.id, input_values={"headline": h})
                          for h in some], allow_defaults=True, open_pool=True)
-    sim = SimulatedCrowd(crowd, some)
+    sim = SimulatedCrowd(crowd, toloka_server.url, some)
     names = [f"careful{i}" for i in range(6)]
     for name in names:
         client.set_user_skill(skill_id=skill.id, user_id=sim.invite(name),
