@@ -11,11 +11,11 @@ from rich.panel import Panel
 from rich.table import Table
 
 from crowdline.cli.output import console
-from crowdline.config import default_home
 from crowdline.errors import InvalidInput
 from crowdline.workspace import Workspace
 
 DEMO_FOLDER = ".crowdline-demo"
+DEMO_MARKER = "demo.json"  # only a folder the demo made is ever deleted by it
 
 
 def register(app: typer.Typer) -> None:
@@ -26,7 +26,7 @@ def demo(
     humans: bool = typer.Option(False, "--humans", help="wait for real people in the web UI "
                                 "instead of the simulated crowd"),
     home: Path = typer.Option(None, "--home", help="workspace folder (default: "
-                              "$CROWDLINE_HOME or ./.crowdline-demo); it is recreated"),
+                              "./.crowdline-demo); a folder an earlier demo made is recreated"),
     workers: int = typer.Option(3, "--workers", help="invite links to print with --humans"),
 ) -> None:
     """Run the clickbait flow: commit a batch, label it (model + crowd), aggregate, retrain."""
@@ -36,6 +36,7 @@ def demo(
     folder = _fresh_folder(home)
     started = time.monotonic()
     workspace = Workspace.init(folder)
+    (folder / DEMO_MARKER).write_text('{"made_by": "crowdline demo"}\n')
     try:
         with console.status("setting up repos, configs and pipelines") as status:
             flow.set_up(workspace, backend="builtin" if humans else "simulated")
@@ -64,20 +65,14 @@ def demo(
 
 
 def _fresh_folder(home: Path | None) -> Path:
-    folder = (home or (default_home().parent / DEMO_FOLDER if not _home_from_env()
-                       else default_home())).absolute()
+    """The demo's own workspace: recreated only if an earlier demo made it."""
+    folder = (home or Path.cwd() / DEMO_FOLDER).absolute()
     if folder.exists() and any(folder.iterdir()):
-        if not (folder / "workspace.json").exists():
-            raise InvalidInput(f"{folder} exists and is not a crowdline workspace",
+        if not (folder / DEMO_MARKER).exists():
+            raise InvalidInput(f"{folder} is not empty and was not made by `crowdline demo`",
                                hint="pass --home with an empty or new folder")
         shutil.rmtree(folder)
     return folder
-
-
-def _home_from_env() -> bool:
-    import os
-
-    return bool(os.environ.get("CROWDLINE_HOME"))
 
 
 def _serve_for_humans(workspace: Workspace, workers: int) -> None:
