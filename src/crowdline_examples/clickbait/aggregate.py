@@ -8,6 +8,7 @@ took, and which model version routed it.
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 import pandas as pd
@@ -35,11 +36,8 @@ def human_answers(batch_dir: Path) -> pd.DataFrame:
 
 def aggregate_folder(batch_dir: Path) -> pd.DataFrame:
     routed = pd.read_csv(batch_dir / "routing.csv", dtype=str, keep_default_na=False)
-    tasks = pd.read_csv(batch_dir / "tasks.csv", dtype=str) if (
-        batch_dir / "tasks.csv").stat().st_size > 1 else pd.DataFrame(columns=["id", "task_id"])
-    answers = human_answers(batch_dir)
-    import json
-
+    tasks = pd.read_csv(batch_dir / "tasks.csv", dtype=str)
+    answers = human_answers(batch_dir)[["task", "worker", "label"]]
     pool_id = json.loads((batch_dir / "pool.json").read_text()).get("pool_id")
 
     result = routed.copy()
@@ -48,23 +46,20 @@ def aggregate_folder(batch_dir: Path) -> pd.DataFrame:
     result["labeled_by"] = "model"
     result["judgments"] = 0
     result["pool_id"] = pool_id or ""
+    if answers.empty:
+        return result[COLUMNS]
 
-    if len(answers) and answers["label"].nunique() >= 1:
-        frame = answers[["task", "worker", "label"]]
-        if frame["label"].nunique() >= 2 and frame["worker"].nunique() >= 2:
-            model = DawidSkene(n_iter=100).fit(frame)
-        else:
-            model = MajorityVote().fit(frame)
-        probabilities = model.probas_
-        labels = model.labels_
-        counts = frame.groupby("task").size()
-        task_of_row = dict(zip(tasks["id"], tasks["task_id"], strict=False))
-        for index, row in result.iterrows():
-            task_id = task_of_row.get(row["id"])
-            if task_id is None or task_id not in labels.index:
-                continue
-            result.at[index, "label"] = labels[task_id]
-            result.at[index, "confidence"] = round(float(probabilities.loc[task_id].max()), 6)
-            result.at[index, "labeled_by"] = "human"
-            result.at[index, "judgments"] = int(counts.get(task_id, 0))
-    return result[[c for c in COLUMNS if c in result.columns]]
+    # Dawid-Skene needs two classes and two workers; with less, fall back to majority vote.
+    if answers["label"].nunique() >= 2 and answers["worker"].nunique() >= 2:
+        model = DawidSkene(n_iter=100).fit(answers)
+    else:
+        model = MajorityVote().fit(answers)
+    task_ids = result["id"].map(dict(zip(tasks["id"], tasks["task_id"], strict=True)))
+    labeled = task_ids.isin(model.labels_.index)
+    by_task = task_ids[labeled]
+    result.loc[labeled, "label"] = model.labels_.loc[by_task].to_numpy()
+    result.loc[labeled, "confidence"] = model.probas_.loc[by_task].max(axis=1).round(6).to_numpy()
+    result.loc[labeled, "labeled_by"] = "human"
+    result.loc[labeled, "judgments"] = (
+        answers.groupby("task").size().reindex(by_task).fillna(0).astype(int).to_numpy())
+    return result[COLUMNS]

@@ -34,12 +34,13 @@ def label_batch(inputs: dict[str, Path], output: Path) -> None:
         routed.to_csv(folder / "routing.csv", index=False)
         human_rows = routed[routed["decision"] != "model"]
         if human_rows.empty:
-            _write_results(workspace, folder, pool_id=None, task_rows=pd.DataFrame())
+            _write_results(workspace, folder, pool_id=None,
+                           task_rows=pd.DataFrame(columns=["id", "task_id"]))
             continue
         pool = _pool_for_batch(workspace, batch_dir.name)
         task_rows = _ensure_tasks(workspace, pool.id, human_rows)
         crowd = workspace.crowd
-        pool = crowd.get_pool(pool.id)
+        pool = crowd.get_pool(pool.id)  # fresh status: an earlier run may have closed it
         if pool.status == "OPEN" or pool.last_started is None:  # new pools start CLOSED
             if pool.status != "OPEN":
                 crowd.open_pool(pool.id)
