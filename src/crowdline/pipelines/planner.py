@@ -26,7 +26,7 @@ from crowdline.pipelines.datums import (
 )
 from crowdline.pipelines.spec import PipelineSpec, parse_spec
 from crowdline.pipelines.staging import Staging
-from crowdline.pipelines.states import DatumState, JobState, check_job
+from crowdline.pipelines.states import DatumState, JobState, move_job
 
 ACTIVE_JOB_STATES = (JobState.CREATED.value, JobState.RUNNING.value)
 INSERT_CHUNK = 2000
@@ -141,11 +141,8 @@ class Planner:
             if now_latest != latest_id:
                 return None
             if superseded is not None:
-                check_job(JobState.RUNNING, JobState.KILLED)
-                conn.execute(t.jobs.update().where(t.jobs.c.id == superseded,
-                                                   t.jobs.c.state == JobState.RUNNING.value)
-                             .values(state=JobState.KILLED.value, finished_at=now, owner=None,
-                                     error=f"superseded by job {job_id}"))
+                move_job(conn, superseded, JobState.KILLED, current=JobState.RUNNING,
+                         finished_at=now, owner=None, error=f"superseded by job {job_id}")
             conn.execute(t.jobs.insert().values(
                 id=job_id, pipeline=row.name, pipeline_version=row.version, salt=row.salt,
                 state=JobState.CREATED.value, input_commits=heads, created_at=now,

@@ -33,9 +33,9 @@ from crowdline.pipelines.staging import Staging
 from crowdline.pipelines.states import (
     DatumState,
     JobState,
-    check_datum,
-    check_job,
-    sources_of_datum,
+    move_datums,
+    move_job,
+    record_datum_results,
 )
 from crowdline.pipelines.transform import DatumResult, DatumTask, load_callable
 
@@ -161,18 +161,12 @@ class JobRunner:
         return dict(spec)
 
     def _set_job(self, job_id: str, current: JobState, new: JobState, **values: Any) -> None:
-        check_job(current, new)
         with self.engine.begin() as conn:
-            conn.execute(t.jobs.update().where(t.jobs.c.id == job_id,
-                                               t.jobs.c.state == current.value)
-                         .values(state=new.value, **values))
+            move_job(conn, job_id, new, current=current, **values)
 
     def _reset_running(self, job_id: str) -> None:
-        check_datum(DatumState.RUNNING, DatumState.PENDING)  # the runner died mid-datum
-        with self.engine.begin() as conn:
-            conn.execute(t.datums.update().where(t.datums.c.job_id == job_id,
-                                                 t.datums.c.state == DatumState.RUNNING.value)
-                         .values(state=DatumState.PENDING.value))
+        with self.engine.begin() as conn:  # the runner died mid-datum
+            move_datums(conn, job_id, DatumState.PENDING, current=DatumState.RUNNING)
 
     def _pending(self, job_id: str) -> list[Any]:
         with t.reading(self.engine) as conn:
@@ -208,15 +202,11 @@ class JobRunner:
 
     def _marked_batches(self, job_id: str, tasks: list[DatumTask], size: int
                         ) -> Iterator[list[DatumTask]]:
-        check_datum(DatumState.PENDING, DatumState.RUNNING)
         for start in range(0, len(tasks), size):
             batch = tasks[start : start + size]
             with self.engine.begin() as conn:
-                conn.execute(t.datums.update().where(
-                    t.datums.c.job_id == job_id,
-                    t.datums.c.datum_id.in_([task.datum_id for task in batch]),
-                    t.datums.c.state == DatumState.PENDING.value,
-                ).values(state=DatumState.RUNNING.value))
+                move_datums(conn, job_id, DatumState.RUNNING, current=DatumState.PENDING,
+                            datum_ids=[task.datum_id for task in batch])
                 conn.execute(t.jobs.update().where(t.jobs.c.id == job_id)
                              .values(heartbeat_at=utcnow()))
             yield batch
@@ -243,17 +233,8 @@ class JobRunner:
             })
             report.datums_processed += success
             report.datums_failed += state == DatumState.FAILED
-        # Every result state (success, failed, waiting) is entered from pending or running.
-        sources = sorted(set(sources_of_datum(DatumState.SUCCESS))
-                         & set(sources_of_datum(DatumState.FAILED))
-                         & set(sources_of_datum(DatumState.WAITING)))
-        statement = t.datums.update().where(
-            t.datums.c.job_id == sa.bindparam("b_job"),
-            t.datums.c.datum_id == sa.bindparam("b_datum"),
-            # constants inline: executemany cannot expand an IN list parameter
-            t.datums.c.state.in_([sa.literal_column(f"'{state}'") for state in sources]))
         with self.engine.begin() as conn:
-            conn.execute(statement, rows)
+            record_datum_results(conn, rows)
             conn.execute(t.jobs.update().where(t.jobs.c.id == job.id).values(heartbeat_at=now))
 
     # -- finishing ----------------------------------------------------------------------------
@@ -308,12 +289,8 @@ class JobRunner:
                         for r in fresh]
             for start in range(0, len(new_rows), 2000):
                 conn.execute(t.outputs.insert(), new_rows[start : start + 2000])
-            check_job(JobState.RUNNING, JobState.SUCCESS)
-            done = conn.execute(t.jobs.update().where(t.jobs.c.id == job.id,
-                                                      t.jobs.c.state == JobState.RUNNING.value)
-                                .values(state=JobState.SUCCESS.value, output_commit=commit_id,
-                                        finished_at=utcnow()))
-            if done.rowcount != 1:
+            if not move_job(conn, job.id, JobState.SUCCESS, current=JobState.RUNNING,
+                            output_commit=commit_id, finished_at=utcnow()):
                 raise InvalidTransition(f"job {job.id} stopped running while it committed",
                                         hint="it was killed meanwhile; run again")
         self.staging.remove(job.pipeline, {r.staging for r in fresh if r.staging})
@@ -371,16 +348,14 @@ class JobRunner:
         still: dict[str, int] = {}
         for (condition, _), members in groups.items():
             if self._condition_holds(condition, members[0].wait_params or {}):
-                check_datum(DatumState.WAITING, DatumState.PENDING)
+                by_job: dict[str, list[str]] = {}
+                for row in members:
+                    by_job.setdefault(row.job_id, []).append(row.datum_id)
                 with self.engine.begin() as conn:
-                    for row in members:
-                        done = conn.execute(t.datums.update().where(
-                            t.datums.c.job_id == row.job_id,
-                            t.datums.c.datum_id == row.datum_id,
-                            t.datums.c.state == DatumState.WAITING.value,
-                        ).values(state=DatumState.PENDING.value, wait_condition=None,
-                                 wait_params=None))
-                        woken += done.rowcount
+                    for job_id, datum_ids in by_job.items():
+                        woken += move_datums(conn, job_id, DatumState.PENDING,
+                                             current=DatumState.WAITING, datum_ids=datum_ids,
+                                             wait_condition=None, wait_params=None)
             else:
                 still[condition] = still.get(condition, 0) + len(members)
         report.datums_woken += woken

@@ -27,7 +27,7 @@ from crowdline.pipelines.runner import JobRunner
 from crowdline.pipelines.secret_store import SecretStore
 from crowdline.pipelines.spec import PfsInput, PipelineSpec, iter_pfs, parse_spec
 from crowdline.pipelines.staging import Staging
-from crowdline.pipelines.states import DatumState, JobState, check_job
+from crowdline.pipelines.states import JOB_ACTIVE, DatumState, JobState, move_jobs
 
 log = logging.getLogger(__name__)
 
@@ -87,13 +87,11 @@ class Pipelines:
                          .values(**values))
             # As in Pachyderm, an update stops the unfinished jobs (those no live runner
             # holds); the next job reuses their finished datums when the hashes match.
-            check_job(JobState.RUNNING, JobState.KILLED)
-            check_job(JobState.CREATED, JobState.KILLED)
-            conn.execute(t.jobs.update().where(
+            idle = conn.execute(sa.select(t.jobs.c.id).where(
                 t.jobs.c.pipeline == parsed.name, t.jobs.c.owner.is_(None),
-                t.jobs.c.state.in_([JobState.CREATED.value, JobState.RUNNING.value]),
-            ).values(state=JobState.KILLED.value, finished_at=utcnow(),
-                     error=f"pipeline updated to version {row.version + 1}"))
+                t.jobs.c.state.in_([s.value for s in JOB_ACTIVE]))).scalars().all()
+            move_jobs(conn, idle, JobState.KILLED, current=[s.value for s in JOB_ACTIVE],
+                      finished_at=utcnow(), error=f"pipeline updated to version {row.version + 1}")
         return self.inspect_pipeline(parsed.name)
 
     def list_pipelines(self) -> list[PipelineInfo]:
