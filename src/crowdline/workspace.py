@@ -11,13 +11,12 @@ import functools
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-import sqlalchemy as sa
-
 from crowdline.config import CONFIG_FILE, Settings
-from crowdline.database import make_engine, upgrade_schema
 from crowdline.errors import WorkspaceNotFound
 
 if TYPE_CHECKING:
+    import sqlalchemy as sa
+
     from crowdline.crowd import Crowd
     from crowdline.pipelines import Pipelines
     from crowdline.store import Store
@@ -51,7 +50,7 @@ class Workspace:
                 "# executor_url = \"tcp://scheduler:8786\"\n"
             )
         workspace = cls(settings)
-        upgrade_schema(workspace.engine)
+        workspace._upgrade_schema()
         return workspace
 
     @classmethod
@@ -64,8 +63,17 @@ class Workspace:
                 hint="run `crowdline init` here, or set CROWDLINE_HOME to an existing workspace",
             )
         workspace = cls(settings)
-        upgrade_schema(workspace.engine)
+        workspace._upgrade_schema()
         return workspace
+
+    def _upgrade_schema(self) -> None:
+        from crowdline.database.schema_version import schema_is_current
+
+        # Alembic costs half a second to import: only load it when there is work for it.
+        if not schema_is_current(self.engine):
+            from crowdline.database import upgrade_schema
+
+            upgrade_schema(self.engine)
 
     def close(self) -> None:
         if self._engine is not None:
@@ -85,6 +93,8 @@ class Workspace:
     @property
     def engine(self) -> sa.Engine:
         if self._engine is None:
+            from crowdline.database.engine import make_engine
+
             self._engine = make_engine(self.settings.database_url)
         return self._engine
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 import shutil
 import time
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import typer
 from rich.panel import Panel
@@ -12,7 +13,9 @@ from rich.table import Table
 
 from crowdline.cli.output import console
 from crowdline.errors import InvalidInput
-from crowdline.workspace import Workspace
+
+if TYPE_CHECKING:
+    from crowdline.workspace import Workspace
 
 DEMO_FOLDER = ".crowdline-demo"
 DEMO_MARKER = "demo.json"  # only a folder the demo made is ever deleted by it
@@ -30,6 +33,7 @@ def demo(
     workers: int = typer.Option(3, "--workers", help="invite links to print with --humans"),
 ) -> None:
     """Run the clickbait flow: commit a batch, label it (model + crowd), aggregate, retrain."""
+    from crowdline.workspace import Workspace
     from crowdline_examples.clickbait import flow
     from crowdline_examples.clickbait.report import build_report
 

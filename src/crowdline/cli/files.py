@@ -5,13 +5,15 @@ from __future__ import annotations
 
 import sys
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import typer
-from rich.progress import Progress
 
 from crowdline.cli.output import OUTPUT_OPTION, OutputFormat, console, open_workspace, render
 from crowdline.errors import InvalidInput
-from crowdline.store import CommitInfo
+
+if TYPE_CHECKING:
+    from crowdline.store import CommitInfo
 
 put_app = typer.Typer(help="Put data into a repo (each put is one commit).", no_args_is_help=True)
 get_app = typer.Typer(help="Get data out of a repo.", no_args_is_help=True)
@@ -61,6 +63,8 @@ def put_file(
             commit.put_file(path, sys.stdin.buffer)
         elif source.is_dir():
             total = sum(1 for f in source.rglob("*") if f.is_file())
+            from rich.progress import Progress
+
             with Progress(console=console, disable=total < _PROGRESS_FROM) as progress:
                 task = progress.add_task(f"put {local}", total=total)
                 commit.put_local(source, path or "/",

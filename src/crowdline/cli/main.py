@@ -11,7 +11,6 @@ import typer
 import crowdline.cli
 from crowdline.cli.output import err_console
 from crowdline.errors import CrowdlineError
-from crowdline.workspace import Workspace
 
 app = typer.Typer(
     name="crowdline",
@@ -31,6 +30,8 @@ def _root() -> None:
 @app.command()
 def init() -> None:
     """Create a workspace in $CROWDLINE_HOME or ./.crowdline (safe to run again)."""
+    from crowdline.workspace import Workspace
+
     workspace = Workspace.init()
     typer.echo(f"workspace ready at {workspace.settings.home}")
     workspace.close()

@@ -8,13 +8,14 @@ import enum
 import json
 from collections.abc import Iterable, Mapping, Sequence
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import typer
 from rich.console import Console
 from rich.table import Table
 
-from crowdline.workspace import Workspace
+if TYPE_CHECKING:
+    from crowdline.workspace import Workspace
 
 console = Console()
 err_console = Console(stderr=True)
@@ -30,6 +31,8 @@ OUTPUT_OPTION = typer.Option(OutputFormat.table, "--output", "-o", help="table o
 
 def open_workspace() -> Workspace:
     """The workspace of $CROWDLINE_HOME or ./.crowdline (error with the fix when missing)."""
+    from crowdline.workspace import Workspace
+
     return Workspace.open()
 
 

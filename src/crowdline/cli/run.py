@@ -5,7 +5,6 @@ from __future__ import annotations
 import typer
 
 from crowdline.cli.output import OUTPUT_OPTION, OutputFormat, open_workspace, render
-from crowdline.pipelines.spec import parse_duration
 
 
 def register(app: typer.Typer) -> None:
@@ -17,6 +16,8 @@ def run(
     output: OutputFormat = OUTPUT_OPTION,
 ) -> None:
     """Create jobs for new input commits, run them, wake waiting datums; exit when quiet."""
+    from crowdline.pipelines.spec import parse_duration
+
     seconds = parse_duration(timeout, "--timeout") if timeout else None
     with open_workspace() as ws:
         report = ws.pipelines.run(timeout=seconds)

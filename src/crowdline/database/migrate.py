@@ -12,8 +12,7 @@ from alembic.config import Config
 from alembic.runtime.migration import MigrationContext
 from alembic.script import ScriptDirectory
 
-# Parts that own tables, in dependency order; each has crowdline/<part>/migrations/.
-PARTS_WITH_TABLES = ("store", "pipelines", "crowd")
+from crowdline.database.schema_version import PARTS_WITH_TABLES
 
 _lock = threading.Lock()
 

@@ -73,7 +73,7 @@ class JobRunner:
         self.staging = staging
         self.secrets = secrets
         self.owner = new_owner()
-        self.settings = workspace.settings.model_dump(mode="json")
+        self.settings = workspace.settings.to_dict()
 
     # -- claiming ---------------------------------------------------------------------------
 

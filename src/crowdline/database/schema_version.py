@@ -1,0 +1,58 @@
+"""Is the database at the newest schema? Answered without importing Alembic.
+
+Every CLI command opens the workspace; Alembic's import alone costs about half a second, so
+the heads are read from the migration files' ``revision`` / ``down_revision`` lines and
+compared with the ``alembic_version`` table. Anything unexpected answers "not current" and
+the caller runs the real upgrade.
+"""
+
+from __future__ import annotations
+
+import ast
+import re
+from importlib import resources
+from pathlib import Path
+
+import sqlalchemy as sa
+
+# Parts that own tables, in dependency order; each has crowdline/<part>/migrations/.
+PARTS_WITH_TABLES = ("store", "pipelines", "crowd")
+_ASSIGNMENT = re.compile(r"^(revision|down_revision)\s*(?::[^=]*)?=\s*(.+)$", re.MULTILINE)
+
+
+def migration_heads() -> set[str] | None:
+    """Revisions no other migration builds on; None when a file cannot be read this way."""
+    revisions: set[str] = set()
+    parents: set[str] = set()
+    for part in PARTS_WITH_TABLES:
+        folder = Path(str(resources.files("crowdline") / part / "migrations"))
+        for path in folder.glob("*.py"):
+            if path.name == "__init__.py":
+                continue
+            found = dict(_ASSIGNMENT.findall(path.read_text()))
+            try:
+                revision = ast.literal_eval(found["revision"].strip())
+                down = ast.literal_eval(found.get("down_revision", "None").strip())
+            except (KeyError, ValueError, SyntaxError):
+                return None
+            if not isinstance(revision, str):
+                return None
+            revisions.add(revision)
+            if isinstance(down, str):
+                parents.add(down)
+            elif isinstance(down, (tuple, list)):
+                parents.update(down)
+    return revisions - parents
+
+
+def schema_is_current(engine: sa.Engine) -> bool:
+    heads = migration_heads()
+    if not heads:
+        return False
+    try:
+        with engine.connect() as connection:
+            current = set(connection.execute(
+                sa.text("SELECT version_num FROM alembic_version")).scalars())
+    except sa.exc.DBAPIError:
+        return False
+    return current == heads
