@@ -51,8 +51,11 @@ class Project:
 
     @property
     def allowed_values(self) -> list[str]:
-        spec = self.task_spec.get("output_spec", {}).get(self.output_field, {})
-        return [str(v) for v in spec.get("allowed_values", [])]
+        from crowdline.crowd.projects import label_values
+
+        if not self.task_spec.get("output_spec"):
+            return []
+        return [str(v) for v in label_values(self.task_spec)]
 
     def to_dict(self) -> dict[str, Any]:
         return {

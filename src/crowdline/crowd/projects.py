@@ -2,7 +2,9 @@
 
 The output spec must hold one categorical field (``string`` with ``allowed_values``, or
 ``array_string`` with ``allowed_values`` for multi-label, or ``boolean``): crowdline's built-in
-interface is text or image classification with one button per label. ``view_spec`` may say
+interface is text or image classification with one button per label. As on Toloka, a field
+without ``allowed_values`` takes its labels from the view (``crowdline.crowd.views``).
+``view_spec`` may say
 ``{"type": "classification", "interface": "text" | "image", "labels": [{value, title, key}]}``;
 a Toloka ``classic`` / ``tb`` view is kept but rendered by the built-in interface.
 """
@@ -18,6 +20,7 @@ from markdown_it import MarkdownIt
 from crowdline.crowd import tables as t
 from crowdline.crowd.models import Project, now, utc
 from crowdline.crowd.transactions import key, missing
+from crowdline.crowd.views import view_labels
 from crowdline.errors import InvalidInput, ProjectNotFound, Unsupported
 
 READ_ONLY = {"id", "created", "status", "owner"}
@@ -63,15 +66,17 @@ def check_task_spec(task_spec: Any) -> dict[str, Any]:
     _check_spec(task_spec.get("input_spec"), "task_spec.input_spec", INPUT_TYPES)
     output_spec = _check_spec(task_spec.get("output_spec"), "task_spec.output_spec",
                               OUTPUT_TYPES)
-    name, field = next(iter(output_spec.items()))
-    if field["type"] in ("string", "array_string", "integer") and not field.get(
-            "allowed_values"):
-        raise InvalidInput(f"output field {name!r} has no allowed_values",
-                           hint="list the labels annotators may choose, e.g. "
-                                '"allowed_values": ["clickbait", "notclickbait"]')
     view = task_spec.get("view_spec") or {}
     if not isinstance(view, dict):
         raise InvalidInput("task_spec.view_spec must be an object")
+    name, field = next(iter(output_spec.items()))
+    if field["type"] in ("string", "array_string", "integer") and not label_values(task_spec):
+        raise InvalidInput(f"output field {name!r} has no allowed_values and the view offers "
+                           "no choices for it",
+                           hint="list the labels annotators may choose, e.g. "
+                                '"allowed_values": ["clickbait", "notclickbait"], or bind a '
+                                "field.radio-group / button-radio-group / select / "
+                                f"checkbox-group with options to data.output {name!r}")
     interface = view.get("interface", "text")
     if interface not in ("text", "image"):
         raise Unsupported(f"view_spec.interface {interface!r} is not supported",
@@ -84,14 +89,25 @@ def check_task_spec(task_spec: Any) -> dict[str, Any]:
     return task_spec
 
 
+def label_values(task_spec: dict[str, Any]) -> list[Any]:
+    """The labels of the (first) output field: its ``allowed_values``, else the choices its
+    view offers (Toloka's rule); ``[True, False]`` for a boolean field."""
+    name, field = next(iter(task_spec["output_spec"].items()))
+    if field.get("type") == "boolean":
+        return [True, False]
+    if field.get("allowed_values"):
+        return list(field["allowed_values"])
+    return [value for value, _ in view_labels(task_spec, name)]
+
+
 def labels_of(task_spec: dict[str, Any]) -> list[tuple[str, str, str]]:
-    """(value, title, keyboard key) per label: from view_spec.labels or the allowed values."""
-    output_spec = task_spec["output_spec"]
-    field = next(iter(output_spec.values()))
-    values = ([True, False] if field["type"] == "boolean"
-              else list(field.get("allowed_values") or []))
-    titles = {str(lab["value"]): lab for lab in (task_spec.get("view_spec") or {}).get(
-        "labels") or []}
+    """(value, title, keyboard key) per label: titles from view_spec.labels or the view's
+    options; values from the allowed values or the view."""
+    name = next(iter(task_spec["output_spec"]))
+    values = label_values(task_spec)
+    titles = {str(value): {"title": title} for value, title in view_labels(task_spec, name)}
+    titles.update({str(lab["value"]): lab for lab in (task_spec.get("view_spec") or {}).get(
+        "labels") or []})
     result = []
     for position, value in enumerate(values):
         spec = titles.get(str(value), {})

@@ -16,7 +16,7 @@ from crowdline.crowd import tables as t
 from crowdline.crowd.lifecycle import set_pool_status
 from crowdline.crowd.models import Pool, Project, Task, TaskImportReport, now, utc
 from crowdline.crowd.pools import get_pool
-from crowdline.crowd.projects import get_project
+from crowdline.crowd.projects import get_project, label_values
 from crowdline.crowd.transactions import key, missing
 from crowdline.errors import InvalidInput, PoolNotFound, TaskNotFound, UnknownLabel
 
@@ -37,15 +37,15 @@ def check_output(project: Project, output_values: Any, where: str = "output_valu
                  ) -> dict[str, Any]:
     """The annotator's answer, normalised; UnknownLabel/InvalidInput when it is not valid."""
     name, spec = output_field(project)
+    allowed = label_values(project.task_spec)
     if not isinstance(output_values, dict) or name not in output_values:
         raise InvalidInput(f"{where} must be an object with the field {name!r}",
-                           hint=f'e.g. {{"{name}": "{(spec.get("allowed_values") or [""])[0]}"}}')
+                           hint=f'e.g. {{"{name}": "{(allowed or [""])[0]}"}}')
     extra = set(output_values) - set(project.task_spec["output_spec"])
     if extra:
         raise InvalidInput(f"{where} has fields the project does not define: "
                            f"{', '.join(sorted(extra))}")
     value = output_values[name]
-    allowed = spec.get("allowed_values")
     if spec["type"] == "boolean":
         if not isinstance(value, bool):
             raise UnknownLabel(f"{where}.{name} must be true or false, not {value!r}")

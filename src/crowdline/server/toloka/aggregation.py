@@ -17,6 +17,7 @@ from fastapi import APIRouter, Request
 from fastapi.responses import JSONResponse
 
 from crowdline.crowd.operations import AggregatedSolution, Operations, WorkResult
+from crowdline.crowd.projects import label_values
 from crowdline.errors import Conflict, InvalidInput, Unsupported
 from crowdline.server.toloka.routing import (
     TolokaRoute,
@@ -69,6 +70,8 @@ def _output_classes(crowd: Any, pool_id: str, field: str) -> list[Any] | None:
     if field not in output_spec:
         raise InvalidInput(f"output field {field!r} is not in the project's output_spec",
                            hint=f"aggregate one of: {', '.join(output_spec) or '(none)'}")
+    if field == next(iter(output_spec)):
+        return label_values(spec) or None
     return (output_spec[field] or {}).get("allowed_values")
 
 
