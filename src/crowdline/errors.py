@@ -41,6 +41,10 @@ class NotFound(CrowdlineError, LookupError):
     code = "DOES_NOT_EXIST"
 
 
+class AmbiguousId(InvalidInput, LookupError):
+    """An id prefix matches several ids; the message lists them."""
+
+
 class AlreadyExists(CrowdlineError, ValueError):
     exit_code = 4
     http_status = 409

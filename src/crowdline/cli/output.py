@@ -6,6 +6,7 @@ import dataclasses
 import datetime as dt
 import enum
 import json
+import re
 from collections.abc import Iterable, Mapping, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -16,6 +17,9 @@ from rich.table import Table
 
 if TYPE_CHECKING:
     from crowdline.workspace import Workspace
+
+SHORT_ID = 8
+_HEX_ID = re.compile(r"[0-9a-f]{32}")
 
 console = Console()
 err_console = Console(stderr=True)
@@ -82,8 +86,13 @@ def render(
     for col in cols:
         table.add_column(col)
     for row in rows:
-        table.add_row(*(_cell(row.get(col)) for col in cols))
+        table.add_row(*(_short_id(_cell(row.get(col))) for col in cols))
     console.print(table)
+
+
+def _short_id(text: str) -> str:
+    """Full ids in lists are 32 characters; show 8, as git does (every command takes prefixes)."""
+    return text[:SHORT_ID] if len(text) == 32 and _HEX_ID.fullmatch(text) else text
 
 
 def _cell(value: Any) -> str:

@@ -12,6 +12,7 @@ from typing import Any
 
 import sqlalchemy as sa
 
+from crowdline.database.ids import expand_prefix
 from crowdline.errors import (
     Conflict,
     JobNotFound,
@@ -253,7 +254,16 @@ class Pipelines:
             ids = conn.execute(query).scalars().all()
         return [self.inspect_job(job_id) for job_id in ids]
 
+    def resolve_job(self, job_id: str) -> str:
+        """The full id of a job given by its id or a unique prefix of it (4+ characters)."""
+        with t.reading(self.engine) as conn:
+            found = expand_prefix(conn, t.jobs.c.id, job_id, what="job")
+        if found is None:
+            raise JobNotFound(f"no job {job_id!r}", hint="see `crowdline job list`")
+        return found
+
     def inspect_job(self, job_id: str) -> JobInfo:
+        job_id = self.resolve_job(job_id)
         with t.reading(self.engine) as conn:
             job = conn.execute(sa.select(t.jobs).where(t.jobs.c.id == job_id)).first()
             if job is None:
@@ -277,7 +287,7 @@ class Pipelines:
 
     def list_datums(self, job_id: str) -> list[DatumInfo]:
         """The datums a job processed (skipped ones are only counted: see inspect_job)."""
-        self.inspect_job(job_id)
+        job_id = self.resolve_job(job_id)
         with t.reading(self.engine) as conn:
             rows = conn.execute(sa.select(t.datums).where(t.datums.c.job_id == job_id)
                                 .order_by(t.datums.c.datum_id)).all()
@@ -289,13 +299,15 @@ class Pipelines:
 
     def job_logs(self, job_id: str, datum_id: str | None = None) -> list[DatumLog]:
         """Per-datum logs (stdout, stderr and tracebacks of every try)."""
-        self.inspect_job(job_id)
+        job_id = self.resolve_job(job_id)
         query = sa.select(t.datums.c.datum_id, t.datums.c.state, t.datums.c.log,
                           t.datums.c.error).where(t.datums.c.job_id == job_id,
                                                   t.datums.c.log.is_not(None))
-        if datum_id is not None:
-            query = query.where(t.datums.c.datum_id == datum_id)
         with t.reading(self.engine) as conn:
+            if datum_id is not None:
+                datum_id = expand_prefix(conn, t.datums.c.datum_id, datum_id, what="datum",
+                                         where=t.datums.c.job_id == job_id) or datum_id
+                query = query.where(t.datums.c.datum_id == datum_id)
             rows = conn.execute(query.order_by(t.datums.c.datum_id)).all()
         if datum_id is not None and not rows:
             from crowdline.errors import DatumNotFound

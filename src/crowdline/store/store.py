@@ -20,6 +20,7 @@ from typing import Any, BinaryIO
 
 import sqlalchemy as sa
 
+from crowdline.database.ids import expand_prefix
 from crowdline.errors import (
     BranchMoved,
     BranchNotFound,
@@ -118,6 +119,11 @@ class Store(StoreReading):
             paths.check_name(base, "branch")
             head = conn.execute(sa.select(branches.c.head).where(
                 branches.c.repo_id == repo_id, branches.c.name == base)).first()
+            # Not a branch: a unique prefix of a commit id, as printed in tables.
+            expanded = None if head is not None else expand_prefix(
+                conn, commits.c.id, base, what="commit", where=commits.c.repo_id == repo_id)
+            if expanded is not None:
+                head = (expanded,)
             if head is None:
                 raise BranchNotFound(f"branch {base!r} not found in repo {repo!r}",
                                      hint=f"see `crowdline branch list {repo}`")
