@@ -16,33 +16,19 @@ from typing import Any
 import sqlalchemy as sa
 
 from crowdline.crowd import tables as t
+from crowdline.crowd.configs import (
+    PoolConfig,
+    check,
+    check_filter,
+    check_quality_control,
+    check_will_expire,
+)
 from crowdline.crowd.lifecycle import set_pool_status
 from crowdline.crowd.models import Pool, now, utc
-from crowdline.crowd.projects import check_fields, get_project
-from crowdline.crowd.quality import validate_quality_control
+from crowdline.crowd.projects import get_project
 from crowdline.crowd.transactions import key, missing
 from crowdline.errors import InvalidInput, PoolClosed, PoolNotFound, Unsupported
 
-POOL_FIELDS = {
-    "project_id", "private_name", "private_comment", "public_description", "type",
-    "may_contain_adult_content", "will_expire", "reward_per_assignment",
-    "assignment_max_duration_seconds", "auto_accept_solutions", "auto_accept_period_day",
-    "auto_close_after_complete_delay_seconds", "defaults", "mixer_config", "quality_control",
-    "filter", "dynamic_overlap_config", "priority", "metadata", "last_started", "last_stopped",
-    "last_close_reason", "assignments_issuing_config",
-    # Toloka's training objects
-    "training_tasks_in_task_suite_count", "task_suites_required_to_pass",
-    "retry_training_after_days", "mix_tasks_in_creation_order", "shuffle_tasks_in_task_suite",
-    "inherited_instructions", "public_instructions", "training_config",
-}
-MIXER_FIELDS = {"real_tasks_count", "golden_tasks_count", "training_tasks_count",
-                "min_real_tasks_count", "min_golden_tasks_count", "min_training_tasks_count",
-                "force_last_assignment", "force_last_assignment_delay_seconds",
-                "mix_tasks_in_creation_order", "shuffle_tasks_in_task_suite"}
-DEFAULTS_FIELDS = {"default_overlap_for_new_tasks", "default_overlap_for_new_task_suites"}
-DYNAMIC_OVERLAP_FIELDS = {"type", "max_overlap", "min_confidence", "answer_weight_skill_id",
-                          "fields"}
-FILTER_OPERATORS = {"EQ", "NE", "GT", "GTE", "LT", "LTE"}
 STATUS_FILTERS = ("OPEN", "CLOSED", "ARCHIVED")
 
 
@@ -58,30 +44,6 @@ def _drop(config: dict[str, Any], ignore: Iterable[str]) -> dict[str, Any]:
     return config
 
 
-def check_filter(node: Any, where: str = "filter") -> None:
-    """Skill filters are supported (``category: skill``); ``computed.client_type`` is always
-    BROWSER here. Anything else is Unsupported, naming it."""
-    if node is None:
-        return
-    if not isinstance(node, dict):
-        raise InvalidInput(f"{where} must be an object")
-    for combinator in ("and", "or"):
-        if combinator in node:
-            for i, child in enumerate(node[combinator]):
-                check_filter(child, f"{where}.{combinator}[{i}]")
-            return
-    category = node.get("category")
-    if category == "computed" and node.get("key") == "client_type":
-        return
-    if category != "skill":
-        raise Unsupported(f"{where}: filter category {category!r} (key {node.get('key')!r}) "
-                          "is not supported", hint="only skill filters apply to self-hosted "
-                          "workers; remove it or pass ignore=['filter']")
-    if node.get("operator") not in FILTER_OPERATORS:
-        raise InvalidInput(f"{where}.operator {node.get('operator')!r} is not one of "
-                           f"{', '.join(sorted(FILTER_OPERATORS))}")
-
-
 def filter_matches(node: dict[str, Any] | None, skills: dict[str, float]) -> bool:
     """Evaluate a Toloka filter tree against a worker's skills (missing skill = no value)."""
     if not node:
@@ -91,19 +53,13 @@ def filter_matches(node: dict[str, Any] | None, skills: dict[str, float]) -> boo
     if "or" in node:
         return any(filter_matches(child, skills) for child in node["or"])
     if node.get("category") == "computed":
-        return node.get("operator") == "EQ" and node.get("value") == "BROWSER"
+        return (node.get("value") == "BROWSER") == (node.get("operator") == "EQ")
     value, wanted, op = skills.get(str(node["key"])), node.get("value"), node["operator"]
     if value is None or wanted is None:
         return (value is None) == (wanted is None) if op == "EQ" else (
             (value is None) != (wanted is None) if op == "NE" else False)
     return {"EQ": value == wanted, "NE": value != wanted, "GT": value > wanted,
             "GTE": value >= wanted, "LT": value < wanted, "LTE": value <= wanted}[op]
-
-
-def _positive_int(value: Any, where: str, *, minimum: int = 1) -> int:
-    if isinstance(value, bool) or not isinstance(value, int) or value < minimum:
-        raise InvalidInput(f"{where} must be an integer >= {minimum}, not {value!r}")
-    return value
 
 
 def _skill_ids(config: dict[str, Any]) -> set[str]:
@@ -121,34 +77,28 @@ def _skill_ids(config: dict[str, Any]) -> set[str]:
 
 def normalise(conn: sa.Connection, config: dict[str, Any],
               ignore: Iterable[str] = ()) -> dict[str, Any]:
-    """Validate a Toloka pool (or training) config and fill crowdline's defaults."""
+    """Validate a Toloka pool (or training) config (typed by ``crowd.configs``), check what
+    it names exists, and fill crowdline's defaults."""
     if not isinstance(config, dict):
         raise InvalidInput("a pool config must be a JSON object")
     config = _drop(config, ignore)
-    check_fields(config, POOL_FIELDS, "")
-    project = get_project(conn, str(config.get("project_id", "")))
-    kind = config.get("type") or ("TRAINING" if "training_tasks_in_task_suite_count" in config
-                                  else "REGULAR")
-    if kind not in ("REGULAR", "TRAINING"):
-        raise Unsupported(f"pool type {kind!r} is not supported", hint="use REGULAR or TRAINING")
+    typed = check(PoolConfig, config)
+    project = get_project(conn, str(typed.project_id))
+    kind = typed.type or ("TRAINING" if "training_tasks_in_task_suite_count" in config
+                          else "REGULAR")
     if config.get("training_config"):
         raise Unsupported("field 'training_config' is not supported",
                           hint="remove it; training pools are pools with type TRAINING")
     mixer = dict(config.get("mixer_config") or {})
-    check_fields(mixer, MIXER_FIELDS, "mixer_config")
     defaults = dict(config.get("defaults") or {})
-    check_fields(defaults, DEFAULTS_FIELDS, "defaults")
     if kind == "TRAINING":
-        count = config.get("training_tasks_in_task_suite_count") or mixer.get(
-            "training_tasks_count") or 1
-        mixer = {"real_tasks_count": 0, "golden_tasks_count": 0,
-                 "training_tasks_count": _positive_int(count, "training tasks per suite")}
+        count = typed.training_tasks_in_task_suite_count or (
+            typed.mixer_config.training_tasks_count if typed.mixer_config else 0) or 1
+        mixer = {"real_tasks_count": 0, "golden_tasks_count": 0, "training_tasks_count": count}
     else:
         mixer.setdefault("real_tasks_count", 1)
         mixer.setdefault("golden_tasks_count", 0)
         mixer.setdefault("training_tasks_count", 0)
-        for name in ("real_tasks_count", "golden_tasks_count", "training_tasks_count"):
-            _positive_int(mixer[name], f"mixer_config.{name}", minimum=0)
         if mixer["training_tasks_count"]:
             raise Unsupported("mixer_config.training_tasks_count > 0 in a regular pool is not "
                               "supported", hint="put training tasks in a TRAINING pool and "
@@ -156,11 +106,11 @@ def normalise(conn: sa.Connection, config: dict[str, Any],
         if mixer["real_tasks_count"] + mixer["golden_tasks_count"] == 0:
             raise InvalidInput("mixer_config puts no tasks in a suite",
                                hint="set real_tasks_count (and golden_tasks_count) above 0")
-    overlap = defaults.get("default_overlap_for_new_tasks",
-                           defaults.get("default_overlap_for_new_task_suites", 1))
-    defaults["default_overlap_for_new_tasks"] = _positive_int(overlap, "default overlap")
+    overlap = defaults.get("default_overlap_for_new_tasks") or defaults.get(
+        "default_overlap_for_new_task_suites") or 1
+    defaults["default_overlap_for_new_tasks"] = overlap
     defaults.setdefault("default_overlap_for_new_task_suites", overlap)
-    qc = validate_quality_control(copy.deepcopy(config.get("quality_control")))
+    qc = check_quality_control(copy.deepcopy(config.get("quality_control")))
     training_pool = (qc.get("training_requirement") or {}).get("training_pool_id")
     if training_pool is not None:
         found = conn.execute(sa.select(t.pools.c.type).where(
@@ -170,42 +120,19 @@ def normalise(conn: sa.Connection, config: dict[str, Any],
                                "a training pool", hint="create the training pool first (type "
                                "TRAINING) and give its id")
     check_filter(config.get("filter"))
-    dynamic = config.get("dynamic_overlap_config")
-    if dynamic is not None:
-        check_fields(dynamic, DYNAMIC_OVERLAP_FIELDS, "dynamic_overlap_config")
-        if dynamic.get("type", "BASIC") != "BASIC":
-            raise Unsupported(f"dynamic_overlap_config.type {dynamic.get('type')!r}",
-                              hint="use BASIC")
-        _positive_int(dynamic.get("max_overlap"), "dynamic_overlap_config.max_overlap")
-        confidence = dynamic.get("min_confidence")
-        if not isinstance(confidence, (int, float)) or not 0 <= confidence <= 1:
-            raise InvalidInput("dynamic_overlap_config.min_confidence must be in 0..1")
     for skill in _skill_ids(config):
         if conn.execute(sa.select(t.skills.c.id).where(
                 t.skills.c.id == key(skill, InvalidInput, "skill"))).first() is None:
             raise InvalidInput(f"the pool config names skill {skill}, which does not exist",
                                hint="create it with create_skill and use its id")
-    will_expire = config.get("will_expire")
-    if will_expire is not None:
-        try:
-            dt.datetime.fromisoformat(str(will_expire))
-        except ValueError as exc:
-            raise InvalidInput(f"will_expire {will_expire!r} is not an ISO date-time",
-                               hint="e.g. 2030-01-01T00:00:00 (UTC)") from exc
-    duration = config.get("assignment_max_duration_seconds", 600)
-    priority = config.get("priority", 0)
-    if isinstance(priority, bool) or not isinstance(priority, int) or not -100 <= priority <= 100:
-        raise InvalidInput(f"priority {priority!r} must be an integer in -100..100")
-    reward = config.get("reward_per_assignment", 0)
-    if isinstance(reward, bool) or not isinstance(reward, (int, float)) or reward < 0:
-        raise InvalidInput(f"reward_per_assignment {reward!r} must be a number >= 0")
+    check_will_expire(config.get("will_expire"))
     normal = {k: v for k, v in config.items() if k not in ("id", "created", "status", "owner",
                                                            "last_started", "last_stopped")}
     normal.update(project_id=project.id, type=kind, mixer_config=mixer, defaults=defaults,
-                  quality_control=qc, priority=priority, reward_per_assignment=reward,
-                  assignment_max_duration_seconds=_positive_int(
-                      duration, "assignment_max_duration_seconds"),
-                  auto_accept_solutions=bool(config.get("auto_accept_solutions", True)),
+                  quality_control=qc, priority=typed.priority,
+                  reward_per_assignment=config.get("reward_per_assignment", 0),
+                  assignment_max_duration_seconds=typed.assignment_max_duration_seconds,
+                  auto_accept_solutions=typed.auto_accept_solutions,
                   private_name=str(config.get("private_name") or f"pool of {project.id}"))
     return normal
 

@@ -18,58 +18,19 @@ import sqlalchemy as sa
 from markdown_it import MarkdownIt
 
 from crowdline.crowd import tables as t
+from crowdline.crowd.configs import check_project
 from crowdline.crowd.models import Project, now, utc
 from crowdline.crowd.transactions import key, missing
 from crowdline.crowd.views import view_labels
-from crowdline.errors import InvalidInput, ProjectNotFound, Unsupported
+from crowdline.errors import InvalidInput, ProjectNotFound
 
 READ_ONLY = {"id", "created", "status", "owner"}
-PROJECT_FIELDS = {"public_name", "public_description", "public_instructions", "private_comment",
-                  "task_spec", "assignments_issuing_type", "metadata",
-                  "assignments_automerge_enabled", "max_active_assignments_count"}
-INPUT_TYPES = {"string", "url", "integer", "float", "boolean", "json"}
-OUTPUT_TYPES = {"string", "array_string", "boolean", "integer"}
 STATUSES = ("ACTIVE", "ARCHIVED")
 
 
-def _unsupported(path: str, hint: str) -> Unsupported:
-    return Unsupported(f"field {path!r} is not supported by crowdline", hint=hint)
-
-
-def check_fields(config: dict[str, Any], known: set[str], where: str) -> None:
-    """Raise Unsupported for the first field crowdline does not implement, by name."""
-    for name in config:
-        if name not in known and name not in READ_ONLY:
-            raise _unsupported(f"{where}.{name}" if where else name,
-                               "remove it from the config; crowdline would otherwise ignore it")
-
-
-def _check_spec(spec: Any, where: str, types: set[str]) -> dict[str, Any]:
-    if not isinstance(spec, dict) or not spec:
-        raise InvalidInput(f"{where} must be a non-empty object of fields",
-                           hint='e.g. {"headline": {"type": "string"}}')
-    for name, field in spec.items():
-        if not isinstance(field, dict) or "type" not in field:
-            raise InvalidInput(f"{where}.{name} must be an object with a 'type'",
-                               hint=f"types: {', '.join(sorted(types))}")
-        if field["type"] not in types:
-            raise _unsupported(f"{where}.{name}.type={field['type']}",
-                               f"use one of {', '.join(sorted(types))}")
-    return spec
-
-
-def check_task_spec(task_spec: Any) -> dict[str, Any]:
-    if not isinstance(task_spec, dict):
-        raise InvalidInput("project task_spec is missing",
-                           hint="give task_spec with input_spec and output_spec")
-    check_fields(task_spec, {"input_spec", "output_spec", "view_spec"}, "task_spec")
-    _check_spec(task_spec.get("input_spec"), "task_spec.input_spec", INPUT_TYPES)
-    output_spec = _check_spec(task_spec.get("output_spec"), "task_spec.output_spec",
-                              OUTPUT_TYPES)
-    view = task_spec.get("view_spec") or {}
-    if not isinstance(view, dict):
-        raise InvalidInput("task_spec.view_spec must be an object")
-    name, field = next(iter(output_spec.items()))
+def check_labels(task_spec: dict[str, Any]) -> None:
+    """The (first) output field needs labels: its allowed_values or the view's choices."""
+    name, field = next(iter(task_spec["output_spec"].items()))
     if field["type"] in ("string", "array_string", "integer") and not label_values(task_spec):
         raise InvalidInput(f"output field {name!r} has no allowed_values and the view offers "
                            "no choices for it",
@@ -77,16 +38,6 @@ def check_task_spec(task_spec: Any) -> dict[str, Any]:
                                 '"allowed_values": ["clickbait", "notclickbait"], or bind a '
                                 "field.radio-group / button-radio-group / select / "
                                 f"checkbox-group with options to data.output {name!r}")
-    interface = view.get("interface", "text")
-    if interface not in ("text", "image"):
-        raise Unsupported(f"view_spec.interface {interface!r} is not supported",
-                          hint="use 'text' or 'image' classification")
-    for label in view.get("labels") or []:
-        if not isinstance(label, dict) or "value" not in label:
-            raise InvalidInput("view_spec.labels items need a 'value'",
-                               hint='e.g. {"value": "clickbait", "title": "Clickbait", '
-                                    '"key": "1"}')
-    return task_spec
 
 
 def label_values(task_spec: dict[str, Any]) -> list[Any]:
@@ -128,17 +79,9 @@ def instructions_html(project: Project) -> str:
 
 
 def _normalise(config: dict[str, Any]) -> dict[str, Any]:
-    if not isinstance(config, dict):
-        raise InvalidInput("a project config must be a JSON object")
-    check_fields(config, PROJECT_FIELDS, "")
-    if config.get("assignments_issuing_type", "AUTOMATED") != "AUTOMATED":
-        raise _unsupported(f"assignments_issuing_type={config['assignments_issuing_type']}",
-                           "crowdline issues tasks AUTOMATED only")
-    name = str(config.get("public_name") or "").strip()
-    if not name:
-        raise InvalidInput("project public_name is missing",
-                           hint="give the name annotators see, e.g. 'Is this clickbait?'")
-    check_task_spec(config.get("task_spec"))
+    """Validate a Toloka project config (typed by ``crowd.configs``); drop read-only fields."""
+    check_project(config)
+    check_labels(config["task_spec"])
     return {k: v for k, v in config.items() if k not in READ_ONLY}
 
 

@@ -17,36 +17,12 @@ from typing import Any
 import sqlalchemy as sa
 
 from crowdline.crowd import tables as t
+from crowdline.crowd.configs import check_quality_control
 from crowdline.crowd.lifecycle import set_assignment_status, set_pool_status
 from crowdline.crowd.models import QcAction, utc
 from crowdline.crowd.transactions import key
-from crowdline.errors import InvalidInput, PoolNotFound, Unsupported, WorkerNotFound
+from crowdline.errors import PoolNotFound, WorkerNotFound
 
-COLLECTORS: dict[str, tuple[frozenset[str], frozenset[str]]] = {  # type -> (params, keys)
-    "GOLDEN_SET": (frozenset({"history_size"}), frozenset({
-        "total_answers_count", "correct_answers_rate", "incorrect_answers_rate",
-        "golden_set_answers_count", "golden_set_correct_answers_rate",
-        "golden_set_incorrect_answers_rate"})),
-    "MAJORITY_VOTE": (frozenset({"answer_threshold", "history_size"}), frozenset({
-        "total_answers_count", "correct_answers_rate", "incorrect_answers_rate"})),
-    "ASSIGNMENT_SUBMIT_TIME": (frozenset({"fast_submit_threshold_seconds", "history_size"}),
-                               frozenset({"total_submitted_count", "fast_submitted_count"})),
-    "SKIPPED_IN_ROW_ASSIGNMENTS": (frozenset(), frozenset({"skipped_in_row_count"})),
-    "ANSWER_COUNT": (frozenset(), frozenset({"assignments_accepted_count"})),
-    "ASSIGNMENTS_ASSESSMENT": (frozenset(), frozenset({
-        "pending_assignments_count", "accepted_assignments_count",
-        "rejected_assignments_count", "assessment_event"})),
-    "USERS_ASSESSMENT": (frozenset(), frozenset({"pool_access_revoked_reason", "skill_id"})),
-}
-ACTION_PARAMS: dict[str, frozenset[str]] = {
-    "RESTRICTION": frozenset({"scope", "duration_days", "private_comment"}),
-    "RESTRICTION_V2": frozenset({"scope", "duration", "duration_unit", "private_comment"}),
-    "SET_SKILL": frozenset({"skill_id", "skill_value"}),
-    "SET_SKILL_FROM_OUTPUT_FIELD": frozenset({"skill_id", "from_field"}),
-    "REJECT_ALL_ASSIGNMENTS": frozenset({"public_comment"}),
-    "APPROVE_ALL_ASSIGNMENTS": frozenset(),
-    "CHANGE_OVERLAP": frozenset({"delta", "open_pool"}),
-}
 OPERATORS: dict[str, Callable[[Any, Any], bool]] = {
     "EQ": operator.eq, "NE": operator.ne, "GT": operator.gt, "GTE": operator.ge,
     "LT": operator.lt, "LTE": operator.le,
@@ -58,94 +34,9 @@ _UNIT_SECONDS = {"MINUTES": 60, "HOURS": 3600, "DAYS": 86400}
 
 
 def validate_quality_control(qc: Any) -> dict[str, Any]:
-    """Check a pool's ``quality_control`` block; Unsupported names any field we do not run."""
-    if qc is None:
-        return {"configs": []}
-    if not isinstance(qc, dict):
-        raise InvalidInput("quality_control must be an object with 'configs'")
-    for name in qc:
-        if name not in ("configs", "training_requirement", "captcha_frequency"):
-            raise Unsupported(f"field 'quality_control.{name}' is not supported by crowdline",
-                              hint="remove it from the pool config")
-    for i, config in enumerate(qc.get("configs") or []):
-        where = f"quality_control.configs[{i}]"
-        collector = (config or {}).get("collector_config") or {}
-        kind = collector.get("type")
-        if kind not in COLLECTORS:
-            raise Unsupported(f"{where}.collector_config.type {kind!r} is not supported",
-                              hint=f"supported: {', '.join(COLLECTORS)}")
-        params, keys = COLLECTORS[kind]
-        for name in (collector.get("parameters") or {}):
-            if name not in params:
-                raise Unsupported(f"{where}.collector_config.parameters.{name} is not supported",
-                                  hint=f"{kind} takes {', '.join(sorted(params)) or 'none'}")
-        for j, rule in enumerate(config.get("rules") or []):
-            _validate_rule(rule, keys, f"{where}.rules[{j}]")
-    requirement = qc.get("training_requirement")
-    if requirement is not None:
-        for name in requirement:
-            if name not in ("training_pool_id", "training_passing_skill_value"):
-                raise Unsupported(f"quality_control.training_requirement.{name} is not "
-                                  "supported", hint="give training_pool_id and "
-                                                    "training_passing_skill_value")
-    return qc
-
-
-def _validate_rule(rule: dict[str, Any], keys: frozenset[str], where: str) -> None:
-    for k, cond in enumerate(rule.get("conditions") or []):
-        if cond.get("key") not in keys:
-            raise Unsupported(f"{where}.conditions[{k}].key {cond.get('key')!r} is not "
-                              "known to this collector", hint=f"keys: {', '.join(sorted(keys))}")
-        if cond.get("operator") not in OPERATORS:
-            raise InvalidInput(f"{where}.conditions[{k}].operator {cond.get('operator')!r} "
-                               f"is not one of {', '.join(OPERATORS)}")
-    action = rule.get("action") or {}
-    kind = action.get("type")
-    if kind not in ACTION_PARAMS:
-        raise Unsupported(f"{where}.action.type {kind!r} is not supported",
-                          hint=f"supported: {', '.join(ACTION_PARAMS)}")
-    for name in (action.get("parameters") or {}):
-        if name not in ACTION_PARAMS[kind]:
-            raise Unsupported(f"{where}.action.parameters.{name} is not supported",
-                              hint=f"{kind} takes {', '.join(sorted(ACTION_PARAMS[kind]))}")
-    parameters = action.get("parameters") or {}
-    if kind.startswith("RESTRICTION") and parameters.get("scope", "POOL") not in (
-            "POOL", "PROJECT", "ALL_PROJECTS"):
-        raise Unsupported(f"{where}.action.parameters.scope {parameters['scope']!r}",
-                          hint="use POOL, PROJECT or ALL_PROJECTS")
-    _check_action_values(kind, parameters, keys, f"{where}.action.parameters")
-
-
-def _number(value: Any) -> bool:
-    return isinstance(value, (int, float)) and not isinstance(value, bool)
-
-
-def _check_action_values(kind: str, params: dict[str, Any], keys: frozenset[str],
-                         where: str) -> None:
-    """Catch at pool creation what would otherwise fail a submit later."""
-    problem = None
-    if kind == "RESTRICTION_V2":
-        unit = params.get("duration_unit", "PERMANENT")
-        if unit not in ("MINUTES", "HOURS", "DAYS", "PERMANENT"):
-            problem = f"duration_unit {unit!r} is not MINUTES, HOURS, DAYS or PERMANENT"
-        elif unit != "PERMANENT" and not (_number(params.get("duration"))
-                                          and params["duration"] > 0):
-            problem = "duration must be a positive number (or duration_unit PERMANENT)"
-    elif kind == "RESTRICTION" and params.get("duration_days") is not None and not (
-            _number(params["duration_days"]) and params["duration_days"] > 0):
-        problem = "duration_days must be a positive number (or left out: permanent)"
-    elif kind in ("SET_SKILL", "SET_SKILL_FROM_OUTPUT_FIELD") and params.get("skill_id") is None:
-        problem = "skill_id is required"
-    elif kind == "SET_SKILL" and not (_number(params.get("skill_value"))
-                                      and 0 <= params["skill_value"] <= 100):
-        problem = "skill_value must be a number from 0 to 100"
-    elif kind == "SET_SKILL_FROM_OUTPUT_FIELD" and params.get("from_field") not in keys:
-        problem = (f"from_field {params.get('from_field')!r} is not a figure of this collector "
-                   f"({', '.join(sorted(keys))})")
-    elif kind == "CHANGE_OVERLAP" and not isinstance(params.get("delta", 1), int):
-        problem = "delta must be an integer"
-    if problem:
-        raise InvalidInput(f"{where}: {problem}", hint="fix the pool's quality_control rule")
+    """Check a pool's ``quality_control`` block (typed by ``crowd.configs``); Unsupported
+    names any field crowdline does not run, InvalidInput any value of the wrong type or range."""
+    return check_quality_control(qc)
 
 
 # -- figures and conditions (pure) --------------------------------------------------------
