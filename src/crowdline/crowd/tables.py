@@ -13,10 +13,12 @@ import sqlalchemy as sa
 metadata = sa.MetaData()
 
 TZ = sa.DateTime(timezone=True)
+# 64-bit keys on PostgreSQL; on SQLite an INTEGER primary key is the (64-bit) rowid.
+ID = sa.BigInteger().with_variant(sa.Integer(), "sqlite")
 
 requester_tokens = sa.Table(
     "crowd_requester_tokens", metadata,
-    sa.Column("id", sa.Integer, primary_key=True, autoincrement=True),
+    sa.Column("id", ID, primary_key=True, autoincrement=True),
     sa.Column("name", sa.String(200), nullable=False),
     sa.Column("token_hash", sa.String(64), nullable=False, unique=True),
     sa.Column("created", TZ, nullable=False),
@@ -24,7 +26,7 @@ requester_tokens = sa.Table(
 
 projects = sa.Table(
     "crowd_projects", metadata,
-    sa.Column("id", sa.Integer, primary_key=True, autoincrement=True),
+    sa.Column("id", ID, primary_key=True, autoincrement=True),
     sa.Column("public_name", sa.String(500), nullable=False),
     sa.Column("status", sa.String(16), nullable=False),
     sa.Column("config", sa.JSON, nullable=False),
@@ -33,8 +35,8 @@ projects = sa.Table(
 
 pools = sa.Table(
     "crowd_pools", metadata,
-    sa.Column("id", sa.Integer, primary_key=True, autoincrement=True),
-    sa.Column("project_id", sa.Integer, sa.ForeignKey("crowd_projects.id"), nullable=False),
+    sa.Column("id", ID, primary_key=True, autoincrement=True),
+    sa.Column("project_id", ID, sa.ForeignKey("crowd_projects.id"), nullable=False),
     sa.Column("type", sa.String(16), nullable=False),
     sa.Column("status", sa.String(16), nullable=False),
     sa.Column("priority", sa.Integer, nullable=False),
@@ -48,8 +50,8 @@ pools = sa.Table(
 # kind: REAL (counts against overlap), GOLDEN (control task), TRAINING (task of a training pool)
 tasks = sa.Table(
     "crowd_tasks", metadata,
-    sa.Column("id", sa.Integer, primary_key=True, autoincrement=True),
-    sa.Column("pool_id", sa.Integer, sa.ForeignKey("crowd_pools.id"), nullable=False),
+    sa.Column("id", ID, primary_key=True, autoincrement=True),
+    sa.Column("pool_id", ID, sa.ForeignKey("crowd_pools.id"), nullable=False),
     sa.Column("kind", sa.String(8), nullable=False),
     sa.Column("input_values", sa.JSON, nullable=False),
     sa.Column("known_solutions", sa.JSON, nullable=True),
@@ -63,7 +65,7 @@ tasks = sa.Table(
 
 workers = sa.Table(
     "crowd_workers", metadata,
-    sa.Column("id", sa.Integer, primary_key=True, autoincrement=True),
+    sa.Column("id", ID, primary_key=True, autoincrement=True),
     sa.Column("name", sa.String(200), nullable=False),
     sa.Column("token_hash", sa.String(64), nullable=False, unique=True),
     sa.Column("created", TZ, nullable=False),
@@ -71,9 +73,9 @@ workers = sa.Table(
 
 assignments = sa.Table(
     "crowd_assignments", metadata,
-    sa.Column("id", sa.Integer, primary_key=True, autoincrement=True),
-    sa.Column("pool_id", sa.Integer, sa.ForeignKey("crowd_pools.id"), nullable=False),
-    sa.Column("worker_id", sa.Integer, sa.ForeignKey("crowd_workers.id"), nullable=False),
+    sa.Column("id", ID, primary_key=True, autoincrement=True),
+    sa.Column("pool_id", ID, sa.ForeignKey("crowd_pools.id"), nullable=False),
+    sa.Column("worker_id", ID, sa.ForeignKey("crowd_workers.id"), nullable=False),
     sa.Column("status", sa.String(16), nullable=False),
     sa.Column("task_ids", sa.JSON, nullable=False),
     sa.Column("solutions", sa.JSON, nullable=True),
@@ -97,11 +99,11 @@ assignments = sa.Table(
 # One row per task handed to a worker (never two for the same pair); the answer lands here.
 answers = sa.Table(
     "crowd_answers", metadata,
-    sa.Column("task_id", sa.Integer, sa.ForeignKey("crowd_tasks.id"), primary_key=True),
-    sa.Column("worker_id", sa.Integer, sa.ForeignKey("crowd_workers.id"), primary_key=True),
-    sa.Column("assignment_id", sa.Integer, sa.ForeignKey("crowd_assignments.id"),
+    sa.Column("task_id", ID, sa.ForeignKey("crowd_tasks.id"), primary_key=True),
+    sa.Column("worker_id", ID, sa.ForeignKey("crowd_workers.id"), primary_key=True),
+    sa.Column("assignment_id", ID, sa.ForeignKey("crowd_assignments.id"),
               nullable=False),
-    sa.Column("pool_id", sa.Integer, nullable=False),
+    sa.Column("pool_id", ID, nullable=False),
     sa.Column("kind", sa.String(8), nullable=False),
     sa.Column("output_values", sa.JSON, nullable=True),
     sa.Column("correct", sa.Boolean, nullable=True),  # golden / training answers only
@@ -114,11 +116,11 @@ answers = sa.Table(
 
 restrictions = sa.Table(
     "crowd_restrictions", metadata,
-    sa.Column("id", sa.Integer, primary_key=True, autoincrement=True),
-    sa.Column("worker_id", sa.Integer, sa.ForeignKey("crowd_workers.id"), nullable=False),
+    sa.Column("id", ID, primary_key=True, autoincrement=True),
+    sa.Column("worker_id", ID, sa.ForeignKey("crowd_workers.id"), nullable=False),
     sa.Column("scope", sa.String(16), nullable=False),
-    sa.Column("pool_id", sa.Integer, nullable=True),
-    sa.Column("project_id", sa.Integer, nullable=True),
+    sa.Column("pool_id", ID, nullable=True),
+    sa.Column("project_id", ID, nullable=True),
     sa.Column("private_comment", sa.Text, nullable=False),
     sa.Column("will_expire", TZ, nullable=True),
     sa.Column("created", TZ, nullable=False),
@@ -127,7 +129,7 @@ restrictions = sa.Table(
 
 skills = sa.Table(
     "crowd_skills", metadata,
-    sa.Column("id", sa.Integer, primary_key=True, autoincrement=True),
+    sa.Column("id", ID, primary_key=True, autoincrement=True),
     sa.Column("name", sa.String(200), nullable=False),
     sa.Column("private_comment", sa.Text, nullable=False),
     sa.Column("created", TZ, nullable=False),
@@ -135,9 +137,9 @@ skills = sa.Table(
 
 worker_skills = sa.Table(
     "crowd_worker_skills", metadata,
-    sa.Column("id", sa.Integer, primary_key=True, autoincrement=True),
-    sa.Column("skill_id", sa.Integer, sa.ForeignKey("crowd_skills.id"), nullable=False),
-    sa.Column("worker_id", sa.Integer, sa.ForeignKey("crowd_workers.id"), nullable=False),
+    sa.Column("id", ID, primary_key=True, autoincrement=True),
+    sa.Column("skill_id", ID, sa.ForeignKey("crowd_skills.id"), nullable=False),
+    sa.Column("worker_id", ID, sa.ForeignKey("crowd_workers.id"), nullable=False),
     sa.Column("value", sa.Float, nullable=False),
     sa.Column("created", TZ, nullable=False),
     sa.Column("modified", TZ, nullable=False),
@@ -146,9 +148,9 @@ worker_skills = sa.Table(
 
 qc_actions = sa.Table(
     "crowd_qc_actions", metadata,
-    sa.Column("id", sa.Integer, primary_key=True, autoincrement=True),
-    sa.Column("pool_id", sa.Integer, nullable=False),
-    sa.Column("worker_id", sa.Integer, nullable=False),
+    sa.Column("id", ID, primary_key=True, autoincrement=True),
+    sa.Column("pool_id", ID, nullable=False),
+    sa.Column("worker_id", ID, nullable=False),
     sa.Column("collector", sa.String(40), nullable=False),
     sa.Column("rule", sa.JSON, nullable=False),
     sa.Column("figures", sa.JSON, nullable=False),

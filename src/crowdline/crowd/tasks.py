@@ -13,6 +13,7 @@ from typing import Any
 import sqlalchemy as sa
 
 from crowdline.crowd import tables as t
+from crowdline.crowd.configs import MAX_OVERLAP
 from crowdline.crowd.lifecycle import set_pool_status
 from crowdline.crowd.models import Pool, Project, Task, TaskImportReport, now, utc
 from crowdline.crowd.pools import get_pool
@@ -137,8 +138,9 @@ def _check_task(item: Any, pool: Pool, project: Project, allow_defaults: bool
             overlap = pool.default_overlap
         else:
             errors["overlap"] = "is required when allow_defaults is false"
-    elif isinstance(overlap, bool) or not isinstance(overlap, int) or overlap < 1:
-        errors["overlap"] = f"must be an integer >= 1, not {overlap!r}"
+    elif isinstance(overlap, bool) or not isinstance(overlap, int) or not (
+            1 <= overlap <= MAX_OVERLAP):
+        errors["overlap"] = f"must be an integer in 1..{MAX_OVERLAP}, not {overlap!r}"
     if errors:
         return None, errors
     return {"pool_id": int(pool.id), "kind": kind, "input_values": item["input_values"],
@@ -259,8 +261,9 @@ def set_task_overlap(conn: sa.Connection, task_id: str, overlap: int | None = No
         new = None
     elif overlap is None:
         raise InvalidInput("give overlap, or infinite_overlap=True")
-    elif isinstance(overlap, bool) or not isinstance(overlap, int) or overlap < 1:
-        raise InvalidInput(f"overlap must be an integer >= 1, not {overlap!r}")
+    elif isinstance(overlap, bool) or not isinstance(overlap, int) or not (
+            1 <= overlap <= MAX_OVERLAP):
+        raise InvalidInput(f"overlap must be an integer in 1..{MAX_OVERLAP}, not {overlap!r}")
     else:
         new = overlap
     c = t.tasks.c

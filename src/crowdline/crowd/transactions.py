@@ -21,6 +21,7 @@ T = TypeVar("T")
 
 _RETRYABLE_PGCODES = {"40001", "40P01", "23505"}  # serialization, deadlock, unique violation
 ATTEMPTS = 8
+MAX_ID = 2**63 - 1
 
 
 def _retryable(exc: sa.exc.DBAPIError) -> bool:
@@ -74,7 +75,7 @@ def key(value: str | int | None, error: type[NotFound], what: str) -> int:
         number = int(str(value))
     except (TypeError, ValueError):
         number = -1
-    if number < 1:
+    if not 1 <= number <= MAX_ID:  # beyond a 64-bit key no row can exist
         raise error(f"{what} {value!r} does not exist",
                     hint=f"{what} ids are the numbers crowdline returned when it created them")
     return number
