@@ -15,7 +15,7 @@ from crowdline.errors import (
     NotFound,
     PipelineAlreadyExists,
 )
-from crowdline.pipelines.transform import pfs_mount_wrapper
+from crowdline.pipelines.sandbox import pfs_supported
 from crowdline.workspace import Workspace
 
 
@@ -165,7 +165,7 @@ def test_cmd_transform_sees_pfs_folders_env_and_secrets(workspace: Workspace) ->
     out = contents(ws, "shell")
     assert out["/copy.txt"] == "data"
     assert out["/env.txt"] == "s3cr3t test\n"
-    if pfs_mount_wrapper(Path("/")):  # a private mount namespace can be made here
+    if pfs_supported():  # a private mount namespace can be made here
         assert out.get("/via_pfs.txt") == "data"
     (log,) = ws.pipelines.job_logs(report.jobs_succeeded[0])
     assert "ran" in log.log

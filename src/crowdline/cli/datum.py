@@ -1,4 +1,4 @@
-"""``crowdline datum list JOB``."""
+"""``crowdline datum list JOB`` and ``crowdline datum retry JOB [DATUM...]``."""
 
 from __future__ import annotations
 
@@ -20,3 +20,15 @@ def list_(job_id: str, output: OutputFormat = OUTPUT_OPTION) -> None:
         datums = ws.pipelines.list_datums(job_id)
     render(datums, output, columns=["datum_id", "state", "paths", "tries", "error",
                                     "wait_condition", "duration"])
+
+
+@group.command("retry")
+def retry(job_id: str,
+          datum_ids: list[str] = typer.Argument(None, help="datum ids (default: every "
+                                                "failed datum of the job)")) -> None:
+    """Run failed datums again in the pipeline's next job (`crowdline run`), even though
+    their input did not change (e.g. after fixing what they depend on)."""
+    with open_workspace() as ws:
+        chosen = ws.pipelines.retry_datums(job_id, datum_ids or None)
+    typer.echo(f"{len(chosen)} datum(s) will run again at the next `crowdline run`"
+               if chosen else f"job {job_id} has no failed datums")

@@ -1,5 +1,6 @@
 """File and commit verbs, Pachyderm style: ``put file``, ``get file``, ``list file``,
-``list commit``, ``inspect commit``, ``diff file``. Targets read ``REPO@REF:/PATH``."""
+``list commit``, ``inspect commit``, ``diff file``, ``delete file``.
+Targets read ``REPO@REF:/PATH``."""
 
 from __future__ import annotations
 
@@ -21,13 +22,15 @@ list_app = typer.Typer(help="List files or commits.", no_args_is_help=True)
 inspect_app = typer.Typer(help="Show one commit in full, with its provenance.",
                           no_args_is_help=True)
 diff_app = typer.Typer(help="Compare two commits.", no_args_is_help=True)
+delete_app = typer.Typer(help="Delete data from a repo (each delete is one commit).",
+                         no_args_is_help=True)
 
 _PROGRESS_FROM = 200  # files: show a progress bar for puts at least this big
 
 
 def register(app: typer.Typer) -> None:
     for name, group in (("put", put_app), ("get", get_app), ("list", list_app),
-                        ("inspect", inspect_app), ("diff", diff_app)):
+                        ("inspect", inspect_app), ("diff", diff_app), ("delete", delete_app)):
         app.add_typer(group, name=name)
 
 
@@ -72,6 +75,30 @@ def put_file(
         else:
             commit.put_local(source, path or "/")
     typer.echo(f"{repo}@{commit.info.branch}: commit {commit.info.id}")
+
+
+@delete_app.command("file")
+def delete_file(
+    target: str = typer.Argument(..., help="REPO@BRANCH:/PATH"),
+    recursive: bool = typer.Option(False, "--recursive", "-r", help="delete a folder's files"),
+    message: str = typer.Option("", "--message", "-m", help="commit message"),
+) -> None:
+    """Delete a file (or a folder with -r) in a new commit; pipelines delete what they
+    derived from it on their next run."""
+    repo, branch, path = parse_target(target, need_ref=True)
+    if not path or path.strip("/") == "" and not recursive:
+        raise InvalidInput(f"{target!r} names no file", hint="e.g. raw@master:/bad.csv "
+                           "(or REPO@BRANCH:/ -r to empty the branch)")
+    with open_workspace() as ws:
+        found = list(ws.store.walk_files(repo, branch, path))
+        is_file = len(found) == 1 and found[0].path == "/" + path.strip("/")
+        if found and not is_file and not recursive:
+            raise InvalidInput(f"{repo}@{branch}:{path} is a folder of {len(found)} file(s)",
+                               hint="pass -r to delete it and everything under it")
+        with ws.store.commit(repo, branch, message=message or f"delete {path}") as commit:
+            commit.delete_file(path)
+    typer.echo(f"{repo}@{commit.info.branch}: commit {commit.info.id} deleted "
+               f"{'1 file' if is_file else f'{len(found)} file(s)'} at {path}")
 
 
 @get_app.command("file")

@@ -1,4 +1,4 @@
-"""``crowdline job list|inspect|logs``."""
+"""``crowdline job list|inspect|logs|restart``."""
 
 from __future__ import annotations
 
@@ -54,3 +54,12 @@ def logs(
     for entry in entries:
         typer.echo(f"=== datum {entry.datum_id} ({entry.state}) ===")
         typer.echo(entry.log.rstrip())
+
+
+@group.command("restart")
+def restart(job_id: str) -> None:
+    """Run every failed datum of a job again in the pipeline's next job (`crowdline run`)."""
+    with open_workspace() as ws:
+        chosen = ws.pipelines.retry_datums(job_id)
+    typer.echo(f"{len(chosen)} failed datum(s) of job {job_id} will run again at the next "
+               "`crowdline run`" if chosen else f"job {job_id} has no failed datums")

@@ -14,6 +14,7 @@ from concurrent.futures import FIRST_COMPLETED, Future, ProcessPoolExecutor, wai
 from typing import Any, Protocol
 
 from crowdline.errors import BackendUnavailable, ConfigError
+from crowdline.pipelines.processes import init_worker
 from crowdline.pipelines.transform import DatumResult, DatumTask, run_batch
 
 
@@ -33,15 +34,19 @@ class LocalExecutor:
         self.workers = workers or os.cpu_count() or 1
         self._pool: ProcessPoolExecutor | None = None
 
-    def _ensure(self) -> ProcessPoolExecutor:
+    def _ensure(self, home: str | None = None) -> ProcessPoolExecutor:
         if self._pool is None:
+            # Workers watch this process and exit when it dies (even by kill -9).
             self._pool = ProcessPoolExecutor(self.workers,
-                                             mp_context=multiprocessing.get_context("spawn"))
+                                             mp_context=multiprocessing.get_context("spawn"),
+                                             initializer=init_worker,
+                                             initargs=(os.getpid(), home))
         return self._pool
 
     def run(self, settings: dict[str, Any], batches: Iterable[list[DatumTask]],
             max_in_flight: int = 0) -> Iterator[list[DatumResult]]:
-        pool = self._ensure()
+        home = settings.get("home")
+        pool = self._ensure(str(home) if home else None)
         yield from _bounded(lambda batch: pool.submit(run_batch, settings, batch), batches,
                             max_in_flight or self.workers * 2, _wait_local)
 

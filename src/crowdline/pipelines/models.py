@@ -76,13 +76,17 @@ class RunReport:
     datums_processed: int = 0
     datums_failed: int = 0
     datums_woken: int = 0
+    datums_recovered: int = 0
     waiting: dict[str, int] = field(default_factory=dict)
     timed_out: bool = False
+    # one entry per failed or recovered datum: pipeline, job_id, datum_id, inputs, error,
+    # log_tail, permanent, skipped (True when on_datum_failure: skip_datum let the job go on)
+    failures: list[dict[str, Any]] = field(default_factory=list)
 
     def finished_something(self) -> bool:
         """Did a job start or end, or a datum finish (not merely wake or wait again)?"""
         return bool(self.jobs_created or self.jobs_succeeded or self.jobs_failed
-                    or self.datums_processed or self.datums_failed)
+                    or self.datums_processed or self.datums_failed or self.datums_recovered)
 
     def merge(self, other: RunReport) -> None:
         self.jobs_created += other.jobs_created
@@ -91,4 +95,6 @@ class RunReport:
         self.datums_processed += other.datums_processed
         self.datums_failed += other.datums_failed
         self.datums_woken += other.datums_woken
+        self.datums_recovered += other.datums_recovered
+        self.failures += other.failures
         self.waiting = dict(other.waiting)

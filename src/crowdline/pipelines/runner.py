@@ -23,11 +23,19 @@ from typing import Any
 
 import sqlalchemy as sa
 
-from crowdline.errors import BackendUnavailable, FileNotFound, InvalidTransition, NotFound
+from crowdline.errors import (
+    BackendUnavailable,
+    Conflict,
+    FileNotFound,
+    InvalidTransition,
+    NotFound,
+)
+from crowdline.pipelines import failures
 from crowdline.pipelines import tables as t
 from crowdline.pipelines.executors import Executor, batch_size_for
 from crowdline.pipelines.models import RunReport
 from crowdline.pipelines.planner import utcnow
+from crowdline.pipelines.processes import clean_up_after_crashes
 from crowdline.pipelines.spec import PipelineSpec, parse_spec
 from crowdline.pipelines.staging import Staging
 from crowdline.pipelines.states import (
@@ -73,7 +81,9 @@ class JobRunner:
         self.staging = staging
         self.secrets = secrets
         self.owner = new_owner()
+        self._task_parts: dict[tuple[str, str], list[dict[str, Any]]] = {}
         self.settings = workspace.settings.to_dict()
+        clean_up_after_crashes(workspace.settings.home)  # workers, scratch of killed runners
 
     # -- claiming ---------------------------------------------------------------------------
 
@@ -181,7 +191,18 @@ class JobRunner:
         env.update(self.secrets.environment(spec.transform.secrets))
         transform = {"python": spec.transform.python, "cmd": list(spec.transform.cmd),
                      "stdin": list(spec.transform.stdin),
-                     "accept_return_code": list(spec.transform.accept_return_code)}
+                     "accept_return_code": list(spec.transform.accept_return_code),
+                     "err_cmd": list(spec.transform.err_cmd),
+                     "err_stdin": list(spec.transform.err_stdin),
+                     "on_error": spec.transform.on_error}
+        self._task_parts = {(job.id, row.datum_id): row.parts for row in pending}
+        carried = failures.earlier_permanent_failures(self.engine, job, spec, pending)
+        if carried:
+            self._record(job, spec, carried, report)
+            known = {result.datum_id for result in carried}
+            pending = [row for row in pending if row.datum_id not in known]
+            if not pending:
+                return
         heads = {(repo, branch): commit for repo, branch, commit in job.input_commits}
         input_commits = {p.input_name: heads[(p.repo, p.branch)] for p in spec.pfs_inputs()}
         tasks = [DatumTask(job.id, job.pipeline, row.datum_id, row.datum_hash, row.parts,
@@ -192,7 +213,7 @@ class JobRunner:
         limit = spec.parallelism or 0
         try:
             for results in executor.run(self.settings, batches, max_in_flight=limit):
-                self._record(job, results, report)
+                self._record(job, spec, results, report)
         except BrokenExecutor as exc:
             executor.close()
             raise BackendUnavailable(
@@ -211,31 +232,56 @@ class JobRunner:
                              .values(heartbeat_at=utcnow()))
             yield batch
 
-    def _record(self, job: Any, results: list[DatumResult], report: RunReport) -> None:
-        """Outputs to disk first, then the datum rows (one transaction per batch)."""
-        finished = {r.datum_id: r.outputs for r in results if r.state == DatumState.SUCCESS}
+    def _record(self, job: Any, spec: PipelineSpec, results: list[DatumResult],
+                report: RunReport) -> None:
+        """Outputs to disk first, then the datum rows (one transaction per batch).
+
+        Under ``on_datum_failure: skip_datum`` a failed datum's output is its report
+        (``/rejected/<input path>.json``), committed with the other datums' outputs."""
+        skip = spec.on_datum_failure == "skip_datum"
+        if skip:
+            for result in results:
+                if result.state == DatumState.FAILED:
+                    result.outputs = [failures.report_file(job, result, self._parts(job, result))]
+        finished = {r.datum_id: r.outputs for r in results
+                    if r.state == DatumState.SUCCESS or (skip and r.state == DatumState.FAILED)}
         staging_name = self.staging.write(job.pipeline, finished) if finished else None
         now = utcnow()
         rows = []
         for result in results:
             state = DatumState(result.state)
-            success = state == DatumState.SUCCESS
+            staged = result.datum_id in finished
             waiting = state == DatumState.WAITING
             rows.append({
                 "b_job": job.id, "b_datum": result.datum_id, "state": state.value,
                 "tries": result.tries, "log": result.log, "error": result.error or None,
                 "duration": result.duration,
-                "outputs": [path for path, _ in result.outputs] if success else None,
-                "staging": staging_name if success else None,
+                "outputs": [path for path, _ in result.outputs] if staged else None,
+                "staging": staging_name if staged else None,
                 "wait_condition": result.wait_condition if waiting else None,
                 "wait_params": result.wait_params if waiting else None,
                 "finished_at": None if waiting else now,
+                "permanent": result.permanent,
             })
-            report.datums_processed += success
+            report.datums_processed += state == DatumState.SUCCESS
             report.datums_failed += state == DatumState.FAILED
+            report.datums_recovered += state == DatumState.RECOVERED
+            if state in (DatumState.FAILED, DatumState.RECOVERED):
+                report.failures.append(failures.failure_summary(
+                    job, result, self._parts(job, result), skipped=skip))
         with self.engine.begin() as conn:
             record_datum_results(conn, rows)
             conn.execute(t.jobs.update().where(t.jobs.c.id == job.id).values(heartbeat_at=now))
+
+    def _parts(self, job: Any, result: DatumResult) -> list[dict[str, Any]]:
+        """The input parts of a datum (from the task that ran it, or its row)."""
+        parts = self._task_parts.get((job.id, result.datum_id))
+        if parts is None:
+            with t.reading(self.engine) as conn:
+                parts = conn.execute(sa.select(t.datums.c.parts).where(
+                    t.datums.c.job_id == job.id,
+                    t.datums.c.datum_id == result.datum_id)).scalar() or []
+        return list(parts)
 
     # -- finishing ----------------------------------------------------------------------------
 
@@ -254,7 +300,7 @@ class JobRunner:
                     t.datums.c.job_id == job_id, t.datums.c.state == DatumState.FAILED.value)
                     .order_by(t.datums.c.datum_id).limit(1)).first()
                 first_error = f"datum {first.datum_id}: {first.error}" if first else None
-        if failed:
+        if failed and spec.on_datum_failure != "skip_datum":
             self._set_job(job_id, JobState.RUNNING, JobState.FAILED, finished_at=utcnow(),
                           error=f"{failed} datum(s) failed; first: {first_error} "
                           f"(see `crowdline job logs {job_id}`)")
@@ -271,21 +317,29 @@ class JobRunner:
             rows = conn.execute(sa.select(
                 t.datums.c.datum_id, t.datums.c.datum_hash, t.datums.c.state,
                 t.datums.c.outputs, t.datums.c.staging).where(t.datums.c.job_id == job.id)).all()
-        fresh = [r for r in rows if r.state == DatumState.SUCCESS]
+        # skip_datum: a failed datum's staged output is its report
+        fresh = [r for r in rows if r.state == DatumState.SUCCESS
+                 or (r.state == DatumState.FAILED and r.staging)]
+        recovered = {r.datum_id for r in rows if r.state == DatumState.RECOVERED}
         dropped = set(job.removed or ()) | {r.datum_id for r in fresh
                                             if r.datum_id in committed}
+        dropped |= recovered & set(committed)  # changed, then recovered: no output now
         kept_paths = {p for datum_id, r in committed.items() if datum_id not in dropped
                       for p in r.paths}
         kept_paths |= {p for r in fresh for p in (r.outputs or [])}
         to_delete = sorted({p for d in dropped if d in committed
                             for p in committed[d].paths} - kept_paths)
-        commit_id = self._adopt_commit(job) or self._write_commit(job, fresh, to_delete, store)
+        commit_id = self._adopt_commit(job)
+        if commit_id is None:
+            self._abort_stale_commits(job)
+            commit_id = self._write_commit(job, fresh, to_delete, store)
         with self.engine.begin() as conn:
             if dropped:
                 conn.execute(t.outputs.delete().where(t.outputs.c.pipeline == job.pipeline,
                                                       t.outputs.c.datum_id.in_(sorted(dropped))))
             new_rows = [{"pipeline": job.pipeline, "datum_id": r.datum_id,
-                         "datum_hash": r.datum_hash, "paths": list(r.outputs or [])}
+                         "datum_hash": r.datum_hash, "paths": list(r.outputs or []),
+                         "failed": r.state == DatumState.FAILED}
                         for r in fresh]
             for start in range(0, len(new_rows), 2000):
                 conn.execute(t.outputs.insert(), new_rows[start : start + 2000])
@@ -304,6 +358,27 @@ class JobRunner:
         if (head.metadata or {}).get("job_id") == job.id:
             return str(head.id)
         return None
+
+    def _abort_stale_commits(self, job: Any) -> None:
+        """Open output commits of this pipeline's jobs that no live runner is writing: one
+        of this job (its runner was killed mid-commit; we hold the job now) or of a job
+        that has ended. They are invisible, but would otherwise stay for ever."""
+        store = self.workspace.store
+        stale = []
+        for commit in store.list_open_commits(job.pipeline):
+            owner_job = (commit.metadata or {}).get("job_id")
+            if owner_job == job.id:
+                stale.append(commit.id)
+            elif owner_job:
+                with t.reading(self.engine) as conn:
+                    state = conn.execute(sa.select(t.jobs.c.state)
+                                         .where(t.jobs.c.id == owner_job)).scalar()
+                if state is None or JobState(state) in (JobState.SUCCESS, JobState.FAILED,
+                                                        JobState.KILLED):
+                    stale.append(commit.id)
+        for commit_id in stale:
+            with contextlib.suppress(NotFound, Conflict):
+                store.abort_commit(job.pipeline, commit_id)
 
     def _write_commit(self, job: Any, fresh: list[Any], to_delete: list[str], store: Any) -> str:
         provenance = [(repo, commit) for repo, _branch, commit in job.input_commits]

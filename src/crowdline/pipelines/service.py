@@ -20,6 +20,7 @@ from crowdline.errors import (
     PipelineAlreadyExists,
     PipelineNotFound,
 )
+from crowdline.pipelines import failures
 from crowdline.pipelines import tables as t
 from crowdline.pipelines.executors import Executor, make_executor
 from crowdline.pipelines.models import DatumInfo, DatumLog, JobInfo, PipelineInfo, RunReport
@@ -86,6 +87,7 @@ class Pipelines:
         with self.engine.begin() as conn:
             conn.execute(t.pipelines.update().where(t.pipelines.c.name == parsed.name)
                          .values(**values))
+            failures.forget_reports(conn, parsed.name)  # rejected datums get another go
             # As in Pachyderm, an update stops the unfinished jobs (those no live runner
             # holds); the next job reuses their finished datums when the hashes match.
             idle = conn.execute(sa.select(t.jobs.c.id).where(
@@ -315,6 +317,11 @@ class Pipelines:
             raise DatumNotFound(f"job {job_id} has no logs for datum {datum_id!r}",
                                 hint=f"see `crowdline datum list {job_id}`")
         return [DatumLog(r.datum_id, r.state, r.log or "", r.error) for r in rows]
+
+    def retry_datums(self, job_id: str, datum_ids: list[str] | None = None) -> list[str]:
+        """Run a job's failed (or recovered) datums again in the pipeline's next job, even if
+        their input did not change (``crowdline datum retry`` / ``job restart``)."""
+        return failures.retry(self.engine, job_id, datum_ids)
 
     # -- secrets ------------------------------------------------------------------------------
 

@@ -6,6 +6,8 @@
     parallelism: 4                             # Pachyderm: parallelism_spec.constant
     datum_tries: 3
     datum_timeout: 10m
+    on_datum_failure: skip_datum               # default fail_job (Pachyderm's behaviour)
+    reprocess_spec: every_job                  # default until_success
 """
 
 from __future__ import annotations
@@ -28,12 +30,15 @@ IGNORED_FIELDS = {
     "scheduling_spec", "pod_spec", "pod_patch", "tolerations", "autoscaling", "standby",
     "enable_stats", "metadata", "maximum_expected_uptime", "datum_set_spec", "chunk_spec",
     "cache_size", "max_queue_size", "output_branch", "spec_commit", "tf_job", "sidecar",
-    "reprocess_spec", "salt",
+    "salt",
 }
 KNOWN_FIELDS = IGNORED_FIELDS | {
     "pipeline", "description", "input", "transform", "parallelism", "parallelism_spec",
-    "datum_tries", "datum_timeout", "job_timeout", "update", "reprocess",
+    "datum_tries", "datum_timeout", "job_timeout", "update", "reprocess", "reprocess_spec",
+    "on_datum_failure",
 }
+REPROCESS_SPECS = ("until_success", "every_job")
+ON_DATUM_FAILURE = ("fail_job", "skip_datum")
 
 
 @dataclass(frozen=True)
@@ -76,6 +81,10 @@ class Transform:
     secrets: tuple[SecretRef, ...] = ()
     image: str = ""
     accept_return_code: tuple[int, ...] = ()
+    # run when a datum fails every try; if it succeeds the datum is RECOVERED
+    err_cmd: tuple[str, ...] = ()
+    err_stdin: tuple[str, ...] = ()
+    on_error: str = ""  # "pkg.module:function", called fn(inputs, output, error)
 
 
 @dataclass(frozen=True)
@@ -87,6 +96,8 @@ class PipelineSpec:
     parallelism: int = 0  # 0 = the executor's default
     datum_tries: int = 3
     datum_timeout: float | None = None  # seconds
+    reprocess_spec: str = "until_success"  # or "every_job": never skip a datum
+    on_datum_failure: str = "fail_job"  # or "skip_datum": commit the rest, report the failed
     raw: dict[str, Any] = field(default_factory=dict, compare=False)
 
     def pfs_inputs(self) -> list[PfsInput]:
@@ -158,8 +169,19 @@ def parse_spec(spec: dict[str, Any] | str | Path) -> PipelineSpec:
         datum_tries=_positive_int(raw.get("datum_tries", 3), "datum_tries"),
         datum_timeout=parse_duration(raw["datum_timeout"], "datum_timeout")
         if raw.get("datum_timeout") not in (None, "") else None,
+        reprocess_spec=_choice(raw.get("reprocess_spec") or "until_success", REPROCESS_SPECS,
+                               "reprocess_spec"),
+        on_datum_failure=_choice(raw.get("on_datum_failure") or "fail_job", ON_DATUM_FAILURE,
+                                 "on_datum_failure"),
         raw=raw,
     )
+
+
+def _choice(value: Any, allowed: tuple[str, ...], where: str) -> str:
+    if value not in allowed:
+        raise BadSpec(f"{where} {value!r} is not one of {', '.join(allowed)}",
+                      hint=f"e.g. {where}: {allowed[-1]}")
+    return str(value)
 
 
 def _parse_input(value: Any, where: str) -> InputNode:
@@ -259,11 +281,24 @@ def _parse_transform(value: Any, pipeline: str) -> Transform:
     stdin = value.get("stdin") or ()
     if isinstance(stdin, str):
         stdin = (stdin,)
+    err_cmd = value.get("err_cmd") or ()
+    err_stdin = value.get("err_stdin") or ()
+    err_cmd, err_stdin = ((v,) if isinstance(v, str) else v for v in (err_cmd, err_stdin))
+    on_error = value.get("on_error") or ""
+    if on_error and (not isinstance(on_error, str) or ":" not in on_error):
+        raise BadSpec(f"transform.on_error {on_error!r} must look like 'package.module:function'",
+                      hint="a function called fn(inputs, output, error) when a datum fails")
+    if on_error and err_cmd:
+        raise BadSpec("transform has both `err_cmd` and `on_error`", hint="keep one of them")
+    if err_stdin and not err_cmd:
+        raise BadSpec("transform.err_stdin needs transform.err_cmd", hint="e.g. err_cmd: [sh]")
     return Transform(
         python=str(python), cmd=tuple(str(c) for c in cmd), stdin=tuple(str(s) for s in stdin),
         env={str(k): str(v) for k, v in env.items()}, secrets=tuple(secrets),
         image=str(value.get("image") or ""),
         accept_return_code=tuple(int(c) for c in value.get("accept_return_code") or ()),
+        err_cmd=tuple(str(c) for c in err_cmd), err_stdin=tuple(str(s) for s in err_stdin),
+        on_error=str(on_error),
     )
 
 

@@ -64,6 +64,8 @@ datums = sa.Table(
     sa.Column("staging", sa.String(64), nullable=True),  # batch file holding the outputs
     sa.Column("duration", sa.Float, nullable=True),
     sa.Column("finished_at", TS, nullable=True),
+    # failed on invalid input: not run again until its input or the pipeline changes
+    sa.Column("permanent", sa.Boolean, nullable=False, server_default=sa.false()),
     sa.Index("ix_pipeline_datums_job_state", "job_id", "state"),
 )
 
@@ -75,6 +77,8 @@ outputs = sa.Table(
     sa.Column("datum_id", sa.String(32), primary_key=True),
     sa.Column("datum_hash", sa.String(32), nullable=False),
     sa.Column("paths", sa.JSON, nullable=False),
+    # the paths are a failure report (on_datum_failure: skip_datum), not the datum's output
+    sa.Column("failed", sa.Boolean, nullable=False, server_default=sa.false()),
 )
 
 secrets = sa.Table(

@@ -25,15 +25,21 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from crowdline.errors import Conflict, CrowdlineError
+from crowdline.errors import Conflict, CrowdlineError, InvalidInput
+from crowdline.pipelines import sandbox
+from crowdline.pipelines.processes import batch_folder_prefix
 
 WAIT_EXIT_CODE = 75  # EX_TEMPFAIL: a cmd transform asks to wait
+INVALID_INPUT_EXIT_CODE = 65  # EX_DATAERR: the input is invalid; retrying cannot help
 WAIT_FILE = ".crowdline-wait.json"
 LOG_LIMIT = 64_000
 
 
-class WaitFor(Exception):  # noqa: N818 - it is a request, not an error
+class WaitFor(BaseException):  # noqa: N818 - it is a request, not an error
     """Raise from a transform to park the datum until ``condition`` holds.
+
+    A ``BaseException`` (like ``KeyboardInterrupt``), so user code's ``except Exception``
+    cannot swallow it.
 
     ``condition`` is ``"package.module:checker"``; ``checker(workspace, params) -> bool`` is
     called by the runner until it returns True, then the datum runs again (so transforms must
@@ -50,7 +56,7 @@ class WaitFor(Exception):  # noqa: N818 - it is a request, not an error
         super().__init__(f"wait for {condition} {params}")
 
 
-class DatumTimeout(Exception):  # noqa: N818
+class DatumTimeout(BaseException):  # noqa: N818 - not swallowed by ``except Exception``
     pass
 
 
@@ -99,7 +105,7 @@ class DatumTask:
 @dataclass
 class DatumResult:
     datum_id: str
-    state: str  # success | failed | waiting
+    state: str  # success | failed | waiting | recovered
     outputs: list[tuple[str, bytes]] = field(default_factory=list)
     log: str = ""
     error: str = ""
@@ -107,6 +113,7 @@ class DatumResult:
     duration: float = 0.0
     wait_condition: str = ""
     wait_params: dict[str, Any] = field(default_factory=dict)
+    permanent: bool = False  # failed on invalid input: retrying cannot help
 
 
 _workspaces: dict[str, Any] = {}
@@ -128,8 +135,9 @@ def worker_workspace(settings: dict[str, Any]) -> Any:
 def run_batch(settings: dict[str, Any], tasks: list[DatumTask]) -> list[DatumResult]:
     """Run each datum of a batch (with its retries); never raises for user errors."""
     workspace = worker_workspace(settings)
-    with tempfile.TemporaryDirectory(prefix="crowdline-batch-") as tmp:
-        scratch = Scratch(Path(tmp))
+    with tempfile.TemporaryDirectory(prefix=batch_folder_prefix()) as tmp:
+        scratch = Scratch(Path(tmp) / "pfs")
+        scratch.root.mkdir()
         return [_run_one(workspace, settings, task, scratch) for task in tasks]
 
 
@@ -176,16 +184,16 @@ def _run_one(workspace: Any, settings: dict[str, Any], task: DatumTask,
     started = time.monotonic()
     log = io.StringIO()
     result = DatumResult(task.datum_id, "failed")
+    context = DatumContext(task.job_id, task.datum_id, task.pipeline,
+                           dict(task.input_commits), settings)
     for attempt in range(1, task.tries + 1):
         result.tries = attempt
         log.write(f"--- try {attempt}/{task.tries} ---\n")
         try:
             inputs, output = scratch.prepare([part["name"] for part in task.parts])
             _materialise(workspace, task, inputs)
-            context = DatumContext(task.job_id, task.datum_id, task.pipeline,
-                                   dict(task.input_commits), settings)
             if task.transform.get("python"):
-                _call_python(task, context, inputs, output, log)
+                _call_python(task.transform["python"], task, context, (inputs, output), log)
             else:
                 _call_cmd(task, scratch.root, inputs, output, log)
         except WaitFor as wait:
@@ -194,6 +202,11 @@ def _run_one(workspace: Any, settings: dict[str, Any], task: DatumTask,
             break
         except DatumTimeout:
             result.error = f"datum timed out after {task.timeout:g}s"
+        except InvalidInput as exc:  # the input is wrong: another try gives the same answer
+            result.error, result.permanent = f"{type(exc).__name__}: {exc}", True
+            log.write(traceback.format_exc())
+            log.write(f"error: {result.error}\n(invalid input: not tried again)\n")
+            break
         except Exception as exc:  # noqa: BLE001 - user code may raise anything
             result.error = f"{type(exc).__name__}: {exc}"
             log.write(traceback.format_exc())
@@ -202,10 +215,38 @@ def _run_one(workspace: Any, settings: dict[str, Any], task: DatumTask,
             result.outputs = _collect(output)
             break
         log.write(f"error: {result.error}\n")
+    if result.state == "failed" and (task.transform.get("on_error")
+                                     or task.transform.get("err_cmd")):
+        _recover(workspace, task, context, scratch, result, log)
     result.duration = time.monotonic() - started
     text = log.getvalue()
     result.log = text if len(text) <= LOG_LIMIT else "…(truncated)\n" + text[-LOG_LIMIT:]
     return result
+
+
+def _recover(workspace: Any, task: DatumTask, context: DatumContext, scratch: Scratch,
+             result: DatumResult, log: io.StringIO) -> None:
+    """Run the error handler; if it succeeds the datum is RECOVERED (no output, as in
+    Pachyderm: the job succeeds and the datum is not passed downstream)."""
+    log.write("--- error handler ---\n")
+    try:
+        inputs, output = scratch.prepare([part["name"] for part in task.parts])
+        _materialise(workspace, task, inputs)
+        if task.transform.get("on_error"):
+            _call_python(task.transform["on_error"], task, context,
+                         (inputs, output, result.error), log)
+        else:
+            handler = dict(task.transform, cmd=task.transform["err_cmd"],
+                           stdin=task.transform.get("err_stdin") or (), accept_return_code=())
+            _call_cmd(DatumTask(**{**vars(task), "transform": handler,
+                                   "env": {**task.env, "CROWDLINE_ERROR": result.error}}),
+                      scratch.root, inputs, output, log)
+    except (WaitFor, DatumTimeout, Exception) as exc:  # noqa: BLE001 - user code
+        log.write(traceback.format_exc())
+        log.write(f"error handler failed: {type(exc).__name__}: {exc}\n")
+        return
+    result.state = "recovered"
+    log.write(f"recovered from: {result.error}\n")
 
 
 def _materialise(workspace: Any, task: DatumTask, inputs: dict[str, Path]) -> None:
@@ -284,14 +325,14 @@ def _environment(values: dict[str, str]) -> Iterator[None]:
                 os.environ[key] = old
 
 
-def _call_python(task: DatumTask, context: DatumContext, inputs: dict[str, Path], output: Path,
-                 log: io.StringIO) -> None:
-    function = load_callable(task.transform["python"])
+def _call_python(reference: str, task: DatumTask, context: DatumContext,
+                 arguments: tuple[Any, ...], log: io.StringIO) -> None:
+    function = load_callable(reference)
     token = _current.set(context)
     try:
         with (_environment(task.env), contextlib.redirect_stdout(log),
               contextlib.redirect_stderr(log), _time_limit(task.timeout)):
-            function(inputs, output)
+            function(*arguments)
     finally:
         _current.reset(token)
 
@@ -312,15 +353,21 @@ def _call_cmd(task: DatumTask, root: Path, inputs: dict[str, Path], output: Path
         if part.get("join_key"):
             env[f"PACH_DATUM_{part['name']}_JOIN_ON"] = part["join_key"]
     command = list(task.transform["cmd"])
-    wrapper = pfs_mount_wrapper(root)
+    if sandbox.pfs_supported():
+        mount_point = root.parent / "ns"
+        mount_point.mkdir(exist_ok=True)
+        prepare = sandbox.pfs_namespace(root, mount_point)
+    else:
+        prepare = sandbox.pdeathsig_only
     lines = task.transform.get("stdin") or ()
     stdin = "\n".join(lines) + "\n" if lines else None
     try:
-        done = subprocess.run(wrapper + command, cwd=root, env=env, input=stdin, text=True,
-                              capture_output=True, timeout=task.timeout, check=False)
+        done = subprocess.run(command, cwd=root, env=env, input=stdin, text=True,
+                              capture_output=True, timeout=task.timeout, check=False,
+                              preexec_fn=prepare)  # noqa: PLW1509 - namespace set-up
     except subprocess.TimeoutExpired as exc:
         raise DatumTimeout() from exc
-    except OSError as exc:
+    except (OSError, subprocess.SubprocessError) as exc:
         raise CrowdlineError(f"cannot run {command[0]!r}: {exc}",
                              hint="check transform.cmd") from exc
     log.write(done.stdout)
@@ -328,44 +375,12 @@ def _call_cmd(task: DatumTask, root: Path, inputs: dict[str, Path], output: Path
     if done.returncode == WAIT_EXIT_CODE and (output / WAIT_FILE).exists():
         request = json.loads((output / WAIT_FILE).read_text())
         raise WaitFor(request["condition"], **request.get("params", {}))
+    if done.returncode == INVALID_INPUT_EXIT_CODE:
+        raise InvalidInput(f"command exited with code {INVALID_INPUT_EXIT_CODE} "
+                           "(EX_DATAERR: the input is invalid)",
+                           hint="fix or delete the input file; it is not retried until it "
+                                "or the pipeline changes")
     accepted = {0, *task.transform.get("accept_return_code", ())}
     if done.returncode not in accepted:
         raise CrowdlineError(f"command exited with code {done.returncode}",
                              hint="see the datum's log")
-
-
-_pfs_support: bool | None = None
-
-
-def _unshare_prefix() -> list[str]:
-    prefix = ["unshare", "--mount", "--propagation", "private"]
-    if os.geteuid() != 0:
-        prefix.append("--map-root-user")  # unprivileged user namespace
-    return prefix
-
-
-def pfs_mount_wrapper(root: Path) -> list[str]:
-    """A prefix that shows ``root`` at ``/pfs`` in a private mount namespace, if possible."""
-    global _pfs_support
-    if os.environ.get("CROWDLINE_PFS_MOUNT", "1") == "0":
-        return []
-    if _pfs_support is None:
-        _pfs_support = _probe_pfs_mount()
-    if not _pfs_support:
-        return []
-    return [*_unshare_prefix(), "sh", "-c", 'mount --bind "$0" /pfs && exec "$@"', str(root)]
-
-
-def _probe_pfs_mount() -> bool:
-    """Can this process bind-mount at /pfs in a private namespace? (once per process)"""
-    if shutil.which("unshare") is None:
-        return False
-    try:
-        Path("/pfs").mkdir(exist_ok=True)  # the mount point; empty outside the namespaces
-        with tempfile.TemporaryDirectory() as probe:
-            done = subprocess.run(
-                [*_unshare_prefix(), "sh", "-c", 'mount --bind "$0" /pfs', probe],
-                capture_output=True, timeout=10, check=False)
-        return done.returncode == 0
-    except (OSError, subprocess.SubprocessError):
-        return False

@@ -400,6 +400,16 @@ class Store(StoreReading):
                 query = query.limit(limit)
             return self._commit_infos(conn, repo, conn.execute(query).all())
 
+    def list_open_commits(self, repo: str) -> list[CommitInfo]:
+        """Commits started but neither finished nor aborted (e.g. left by a killed writer);
+        ``list_commits`` never shows them."""
+        with self._read() as conn:
+            repo_id = self._repo_id(conn, repo)
+            rows = conn.execute(sa.select(commits).where(commits.c.repo_id == repo_id,
+                                                         commits.c.state == "open")
+                                .order_by(commits.c.started_at)).all()
+            return [self._commit_info(conn, repo, row) for row in rows]
+
     def provenance(self, repo: str, commit_id: str) -> list[CommitInfo]:
         """Every commit this one was made from, directly or transitively."""
         return self._walk(repo, commit_id, downstream=False)
