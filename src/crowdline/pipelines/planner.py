@@ -19,6 +19,7 @@ from crowdline.errors import NotFound
 from crowdline.pipelines import tables as t
 from crowdline.pipelines.datums import (
     Datum,
+    DatumPlan,
     InputCommit,
     InputFile,
     form_datums,
@@ -117,6 +118,8 @@ class Planner:
                 .where(t.outputs.c.pipeline == row.name)).all())
             reusable = self._reusable(conn, row.name, superseded)
         plan = plan_datums(datums, row.salt, committed)
+        if spec.reprocess_spec == "every_job":  # never skip: external side effects
+            plan = DatumPlan(plan.to_process + plan.skipped, [], plan.removed)
         job_id = uuid.uuid4().hex
         now = utcnow()
         rows = []
