@@ -69,8 +69,8 @@ def test_annotator_labels_with_the_keyboard_and_a_spammer_is_banned(
         page.click("#start")
         seen: list[str] = []
         for suite_number in range(10):
-            page.wait_for_selector("#suite-form, #no-more-tasks")
-            if page.locator("#no-more-tasks").count():
+            page.wait_for_selector("#suite-form, .no-more-tasks")
+            if page.locator(".no-more-tasks").count():
                 break
             if suite_number == 0:
                 assert page.locator("#time-left").inner_text().endswith(" left")
@@ -85,10 +85,10 @@ def test_annotator_labels_with_the_keyboard_and_a_spammer_is_banned(
             # the next page: another suite, or none (the URL stays /work after the redirect)
             page.wait_for_function(
                 "action => { const form = document.querySelector('#suite-form');"
-                " return document.querySelector('#no-more-tasks') !== null ||"
+                " return document.querySelector('.no-more-tasks') !== null ||"
                 " (form !== null && form.getAttribute('action') !== action); }",
                 arg=suite_action)
-        assert page.locator("#no-more-tasks").count() == 1
+        assert page.locator(".no-more-tasks").count() == 1
         shot(page, tmp_path, "no-more-tasks")
         assert page.evaluate("window.__pwned") is None  # the headline's markup never ran
         assert XSS_HEADLINE in seen  # ...and it was shown as text

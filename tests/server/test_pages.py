@@ -47,7 +47,7 @@ def test_invite_link_signs_in_and_a_suite_is_labeled_in_pages(client: httpx.Clie
     done = client.post(f"/annotate/assignments/{_suite_id(page.text)}/submit",
                        data=answer_form(page.text, LABELS[1]))
     assert done.status_code == 200
-    assert "No more tasks" in done.text
+    assert 'id="pool-finished"' in done.text
     frame = crowd.answers_frame(pool.id)
     assert sorted(frame["label"]) == [LABELS[1], LABELS[1]]
 

@@ -65,7 +65,7 @@ def test_new_user_serves_labels_and_sees_the_dashboard(home: dict[str, str]) -> 
             labeled = 0
             while True:
                 page = browser.get(f"/annotate/pools/{pool_id}/work").text
-                if 'id="no-more-tasks"' in page:
+                if 'no-more-tasks' in page:
                     break
                 fields = dict(re.findall(r'type="hidden" name="([^"]+)" value="([^"]*)"', page))
                 for index in range(int(fields["task_count"])):

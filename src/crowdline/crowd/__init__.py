@@ -19,12 +19,14 @@ from typing import TYPE_CHECKING, Any
 import sqlalchemy as sa
 
 from crowdline.crowd import (
+    amend,
     importing,
     issuing,
     pools,
     projects,
     quality,
     results,
+    standing,
     workers,
 )
 from crowdline.crowd import tasks as tasks_module
@@ -199,6 +201,37 @@ class Crowd:
         worker_key = key(worker_id, WorkerNotFound, "worker")
         write(self.engine, lambda c: issuing.skip(c, worker_key, assignment_id, self.clock()))
         return self.get_assignment(assignment_id)
+
+    def worker_standing(self, worker_id: str, pool_id: str) -> dict[str, Any]:
+        """Why ``request_assignment`` gives this worker nothing from the pool (see
+        ``crowd/standing.py``): training first, training result, unavailable, finished, later."""
+        worker_key = key(worker_id, WorkerNotFound, "worker")
+        return read(self.engine, lambda c: standing.standing(c, worker_key, pool_id,
+                                                             self.clock()))
+
+    def worker_progress(self, worker_id: str, pool_id: str) -> dict[str, Any]:
+        """``{"done": suites submitted, "left": tasks still to hand out, "capped", "training"}``."""
+        worker_key = key(worker_id, WorkerNotFound, "worker")
+        return read(self.engine, lambda c: standing.progress(c, worker_key, pool_id))
+
+    def undo_window(self, worker_id: str, assignment_id: str) -> dict[str, Any] | None:
+        """``{"id", "pool_id", "until"}`` while the worker may undo that submitted suite."""
+        worker_key = key(worker_id, WorkerNotFound, "worker")
+        return read(self.engine, lambda c: amend.undo_window(c, worker_key, assignment_id,
+                                                             self.clock()))
+
+    def undo_submission(self, worker_id: str, assignment_id: str) -> dict[str, Any]:
+        """Take back a suite submitted moments ago (see ``crowd/amend.py``): it is ACTIVE
+        again and its answers no longer count; returns ``{"pool_id", "solutions"}``."""
+        worker_key = key(worker_id, WorkerNotFound, "worker")
+        return write(self.engine, lambda c: amend.undo_submit(c, worker_key, assignment_id,
+                                                              self.clock()))
+
+    def skip_tasks(self, worker_id: str, assignment_id: str, task_ids: Sequence[str]) -> int:
+        """Skip single tasks of an ACTIVE suite ("unsure"); returns how many are left."""
+        worker_key = key(worker_id, WorkerNotFound, "worker")
+        return write(self.engine, lambda c: amend.skip_tasks(c, worker_key, assignment_id,
+                                                             task_ids, self.clock()))
 
     def expire_overdue(self, now: dt.datetime | None = None) -> int:
         return write(self.engine, lambda c: issuing.expire_overdue(

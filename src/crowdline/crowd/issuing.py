@@ -111,7 +111,7 @@ def _issue(conn: sa.Connection, pool: Pool, worker_key: int,
     mixer, pool_key = pool.mixer_config, int(pool.id)
     if pool.type == "TRAINING":
         picked = _pick_unseen(conn, pool_key, "TRAINING", worker_key,
-                              mixer["training_tasks_count"], shuffle=False)
+                              mixer["training_tasks_count"], shuffle=True)
         return [(k, "TRAINING") for k in picked] or None
     golden_count = mixer.get("golden_tasks_count", 0)
     golden = (_pick_unseen(conn, pool_key, "GOLDEN", worker_key, golden_count, shuffle=True)

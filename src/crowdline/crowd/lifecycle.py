@@ -88,3 +88,29 @@ def set_assignment_status(conn: sa.Connection, row: Any, new_status: str, when: 
                                   hint="fetch it again and retry")
     if new_status in ("SKIPPED", "EXPIRED"):
         release_tasks(conn, row.id)
+
+
+# -- undo (crowd/amend.py): a just-submitted suite goes back to ACTIVE -------------------------
+# Kept apart from ASSIGNMENT_TRANSITIONS on purpose: only the annotator's undo, within its
+# short grace period and before quality control acted on it, may take a suite back.
+REOPEN_TRANSITIONS: dict[str, frozenset[str]] = {
+    "SUBMITTED": frozenset({"ACTIVE"}),
+    "ACCEPTED": frozenset({"ACTIVE"}),
+}
+
+
+def reopen_assignment(conn: sa.Connection, row: Any, expires_at: dt.datetime) -> None:
+    """SUBMITTED | ACCEPTED -> ACTIVE for the (locked) assignment ``row``: its answers are
+    cleared (so no statistic or QC figure counts them) and it can be submitted again."""
+    if "ACTIVE" not in REOPEN_TRANSITIONS.get(row.status, frozenset()):
+        raise AssignmentNotActive(f"assignment {row.id} is {row.status}; it cannot be undone",
+                                  hint="only a suite submitted a moment ago can be undone")
+    result = conn.execute(t.assignments.update().where(
+        t.assignments.c.id == row.id, t.assignments.c.status == row.status).values(
+        status="ACTIVE", submitted=None, accepted=None, solutions=None, idempotency_key=None,
+        submit_result=None, expires_at=expires_at))
+    if result.rowcount != 1:  # someone else moved it first
+        raise AssignmentNotActive(f"assignment {row.id} changed while this ran",
+                                  hint="fetch it again and retry")
+    conn.execute(t.answers.update().where(t.answers.c.assignment_id == row.id).values(
+        output_values=None, correct=None, submitted=None))
