@@ -36,7 +36,7 @@ def test_requester_flow_from_the_command_line(home: Path) -> None:
     (home / "project.json").write_text(json.dumps(project_config()))
     assert "created project 1" in _run("project", "create", "-f", str(home / "project.json"))
     config = pool_config("1")
-    config["filter"] = {"category": "profile", "key": "languages", "operator": "IN",
+    config["filter"] = {"category": "profile", "key": "shoe_size", "operator": "IN",
                         "value": "EN"}
     (home / "pool.json").write_text(json.dumps(config))
     refused = CliRunner().invoke(app, ["pool", "create", "-f", str(home / "pool.json")])
@@ -60,3 +60,16 @@ def test_requester_flow_from_the_command_line(home: Path) -> None:
     assert "CLOSED" in _run("pool", "close", "1")
     _run("worker", "ban", worker.id, "--scope", "PROJECT", "--project", "1")
     assert json.loads(_run("worker", "list", "-o", "json"))[0]["name"] == "Ann"
+
+
+def test_worker_invite_carries_a_profile(home: Path) -> None:
+    out = _run("worker", "invite", "Ann", "--languages", "en", "--languages", "DE",
+               "--country", "gb", "--no-adult-allowed")
+    assert "worker 1 (Ann) invited" in out
+    refused = CliRunner().invoke(app, ["worker", "invite", "Bob", "--client-type", "FAX"])
+    assert refused.exit_code != 0
+    with Workspace.open(home / "ws") as ws:
+        workers = ws.crowd.list_workers()
+        assert [w.name for w in workers] == ["Ann"]  # the refused invite created nobody
+        assert workers[0].profile == {"languages": ["DE", "EN"], "country": "GB",
+                                      "adult_allowed": False}

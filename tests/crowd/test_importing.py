@@ -50,10 +50,14 @@ SEED_POOL = {
 }
 
 
-def test_the_seed_pool_config_loads_once_its_profile_filter_is_dropped(crowd: Crowd) -> None:
+def test_the_seed_pool_config_loads_with_its_profile_filter(crowd: Crowd) -> None:
     project = crowd.create_project(project_config())
     config = {**SEED_POOL, "project_id": project.id}
-    with pytest.raises(Unsupported, match="profile"):
+    pool = crowd.create_pool(config)
+    assert pool.to_dict()["filter"] == SEED_POOL["filter"]
+    config["filter"] = {"category": "profile", "key": "shoe_size", "operator": "EQ",
+                        "value": 42}
+    with pytest.raises(Unsupported, match="shoe_size"):
         crowd.create_pool(config)
     pool = crowd.create_pool(config, ignore=["filter"])
     data = pool.to_dict()
@@ -62,7 +66,7 @@ def test_the_seed_pool_config_loads_once_its_profile_filter_is_dropped(crowd: Cr
     assert data["quality_control"]["configs"][1]["collector_config"]["type"] == "GOLDEN_SET"
     assert data["status"] == "CLOSED"
     assert "filter" not in data
-    assert crowd.list_pools(project_id=project.id) == [pool]
+    assert [p.id for p in crowd.list_pools(project_id=project.id)] == ["1", pool.id]
 
 
 def test_unsupported_fields_are_named_and_nothing_is_created(crowd: Crowd) -> None:

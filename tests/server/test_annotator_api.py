@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import httpx
 import pytest
-from server_helpers import HINT, LABELS, make_pool
+from server_helpers import HINT, LABELS, LiveServer, make_pool
 
 from crowdline.workspace import Workspace
 
@@ -181,3 +181,23 @@ def test_openapi_documents_the_annotator_api(client: httpx.Client) -> None:
     assert "/api/annotator/v1/assignments/{assignment_id}/submit" in spec["paths"]
     assert "/api/crowdline/v1/pools/{pool_id}/tasks/upload" in spec["paths"]
     assert spec["components"]["securitySchemes"]
+
+
+def test_an_annotator_sets_their_profile_once(server: LiveServer) -> None:
+    crowd = server.workspace.crowd
+    worker, token = crowd.invite_worker("ann")
+    headers = {"Authorization": f"Bearer {token}"}
+    url = f"{server.url}/api/annotator/v1/profile"
+    assert httpx.get(url, headers=headers, timeout=30).json()["profile"] == {}
+    bad = httpx.put(url, json={"profile": {"languages": "EN", "eye_colour": "blue"}},
+                    headers=headers, timeout=30)
+    assert bad.status_code == 400
+    assert "eye_colour" in bad.json()["message"]
+    done = httpx.put(url, json={"profile": {"languages": ["en"], "country": "fr"}},
+                     headers=headers, timeout=30)
+    assert done.status_code == 200
+    assert done.json()["profile"] == {"languages": ["EN"], "country": "FR"}
+    again = httpx.put(url, json={"profile": {"languages": ["DE"]}}, headers=headers, timeout=30)
+    assert again.status_code == 409
+    assert crowd.get_worker(worker.id).profile == {"languages": ["EN"], "country": "FR"}
+    assert httpx.put(url, json={"profile": {}}, timeout=30).status_code == 401

@@ -398,8 +398,8 @@ def test_errors_come_back_in_tolokas_shape(toloka_server: Any) -> None:
     assert client.get_operation(pending.id).status.value == "PENDING"
     # A Toloka call crowdline lacks: Toloka's error shape, naming the call.
     with pytest.raises(toloka_errors.DoesNotExistApiError) as lacking:
-        list(client.get_trainings())
-    assert "GET /api/v1/trainings" in lacking.value.message
+        list(client.get_attachments(pool_id="1"))
+    assert "GET /api/v1/attachments" in lacking.value.message
     response = httpx.patch(f"{toloka_server.url}/api/v1/tasks/1", json={"overlap": 2},
                            headers={"Authorization": f"OAuth {toloka_server.token}"})
     assert response.status_code == 404

@@ -14,10 +14,24 @@ def register(app: typer.Typer) -> None:
 
 
 @worker_app.command("invite")
-def invite(name: str = typer.Argument(..., help="the annotator's display name")) -> None:
-    """Create an annotator and print their sign-in link (shown once)."""
+def invite(name: str = typer.Argument(..., help="the annotator's display name"),
+           languages: list[str] = typer.Option(None, "--languages", "-l",
+                                               help="a language the annotator knows (repeat), "
+                                                    "e.g. EN"),
+           country: str = typer.Option(None, "--country", help="ISO country code, e.g. GB"),
+           client_type: str = typer.Option(None, "--client-type",
+                                           help="BROWSER (default) or TOLOKA_APP"),
+           adult_allowed: bool = typer.Option(None, "--adult-allowed/--no-adult-allowed",
+                                              help="may see adult content"),
+           ) -> None:
+    """Create an annotator and print their sign-in link (shown once). The profile options
+    are what Toloka-style pool filters (languages, country...) look at."""
+    profile = {"languages": languages or None, "country": country,
+               "client_type": client_type.upper() if client_type else None,
+               "adult_allowed": adult_allowed}
     with open_workspace() as ws:
-        worker, token = ws.crowd.invite_worker(name)
+        worker, token = ws.crowd.invite_worker(
+            name, profile={k: v for k, v in profile.items() if v is not None})
         base = ws.settings.public_url.rstrip("/")
     typer.echo(f"worker {worker.id} ({worker.name}) invited; send them this link:")
     typer.echo(f"{base}/join/{token}")

@@ -20,6 +20,7 @@ import sqlalchemy as sa
 
 from crowdline.crowd import (
     amend,
+    analytics,
     importing,
     issuing,
     pools,
@@ -133,6 +134,13 @@ class Crowd:
     def pool_stats(self, pool_id: str) -> dict[str, Any]:
         return read(self.engine, lambda c: results.pool_stats(c, pool_id))
 
+    def pool_analytics(self, pool_id: str, name: str, *,
+                       interval_hours: int | None = None) -> Any:
+        """One of Toloka's pool analytics (``crowdline.crowd.analytics.SUBJECTS``), e.g.
+        ``completion_percentage``, ``approved_assignments_count``, ``estimated_end``."""
+        return read(self.engine, lambda c: analytics.pool_analytics(
+            c, pool_id, name, self.clock(), interval_hours=interval_hours))
+
     def is_pool_complete(self, pool_id: str) -> bool:
         return read(self.engine, lambda c: results.is_pool_complete(
             c, pool_id))
@@ -171,8 +179,16 @@ class Crowd:
             c, task_id, overlap, infinite_overlap))
 
     # -- workers ---------------------------------------------------------------------------
-    def invite_worker(self, name: str) -> tuple[Worker, str]:
-        return write(self.engine, lambda c: workers.invite_worker(c, name))
+    def invite_worker(self, name: str, *,
+                      profile: dict[str, Any] | None = None) -> tuple[Worker, str]:
+        """A new annotator and their token (shown once); ``profile`` holds Toloka's profile
+        and computed filter fields, e.g. ``{"languages": ["EN"], "country": "GB"}``."""
+        return write(self.engine, lambda c: workers.invite_worker(c, name, profile))
+
+    def set_worker_profile(self, worker_id: str, profile: dict[str, Any], *,
+                           once: bool = False) -> Worker:
+        return write(self.engine, lambda c: workers.set_worker_profile(
+            c, worker_id, profile, once=once))
 
     def authenticate_worker(self, token: str) -> Worker:
         return read(self.engine, lambda c: workers.authenticate_worker(c, token))

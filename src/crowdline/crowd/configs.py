@@ -153,11 +153,27 @@ class SkillFilter(Strict):
     value: Annotated[Number, Field(ge=0, le=100)] | None
 
 
-class ClientTypeFilter(Strict):
+FilterOperator = Literal["EQ", "NE", "GT", "GTE", "LT", "LTE", "IN", "NOT_IN"]
+FilterValue = str | int | float | bool | list[str] | list[int] | None
+
+
+class ProfileFilter(Strict):
+    """Toloka's ``profile`` filters, evaluated against the worker's profile
+    (``crowdline.crowd.filters``)."""
+
+    category: Literal["profile"]
+    key: Literal["languages", "country", "citizenship", "city", "gender", "education",
+                 "adult_allowed", "date_of_birth", "verified"]
+    operator: FilterOperator
+    value: FilterValue
+
+
+class ComputedFilter(Strict):
     category: Literal["computed"]
-    key: Literal["client_type"]
-    operator: Literal["EQ", "NE"]
-    value: Literal["BROWSER", "TOLOKA_APP"]
+    key: Literal["client_type", "region_by_phone", "region_by_ip", "device_category",
+                 "os_family", "os_version", "user_agent_type", "rating"]
+    operator: FilterOperator
+    value: FilterValue
 
 
 class TrainingRequirement(Strict):
@@ -443,8 +459,8 @@ def check_project(config: Any) -> ProjectConfig:
 
 
 def check_filter(node: Any, where: str = "filter") -> None:
-    """Skill filters (``category: skill``) and ``computed.client_type``, combined with
-    ``and`` / ``or``; any other category is Unsupported, naming it."""
+    """Skill, profile and computed filters, combined with ``and`` / ``or``; any other
+    category or key is Unsupported, naming it."""
     if node is None:
         return
     if not isinstance(node, Mapping):
@@ -458,14 +474,18 @@ def check_filter(node: Any, where: str = "filter") -> None:
                 check_filter(child, f"{where}.{combinator}[{i}]")
             return
     category = node.get("category")
-    if category == "skill":
-        check(SkillFilter, node, where)
-    elif category == "computed" and node.get("key") == "client_type":
-        check(ClientTypeFilter, node, where)
-    else:
+    models: dict[Any, type[BaseModel]] = {"skill": SkillFilter, "profile": ProfileFilter,
+                                          "computed": ComputedFilter}
+    if category not in models:
         raise Unsupported(f"{where}: filter category {category!r} (key {node.get('key')!r}) "
-                          "is not supported", hint="only skill filters apply to self-hosted "
-                          "workers; remove it or pass ignore=['filter']")
+                          "is not supported", hint="use skill, profile or computed filters; "
+                          "remove it or pass ignore=['filter']")
+    model = models[category]
+    keys = model.model_fields["key"].annotation
+    if category != "skill" and node.get("key") not in getattr(keys, "__args__", ()):
+        raise Unsupported(f"{where}: {category} filter key {node.get('key')!r} is not "
+                          "supported", hint=f"{category} keys: {', '.join(keys.__args__)}")
+    check(model, node, where)
 
 
 def check_quality_control(qc: Any, where: str = "quality_control") -> dict[str, Any]:

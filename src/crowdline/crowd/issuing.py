@@ -18,6 +18,7 @@ import sqlalchemy as sa
 
 from crowdline.crowd import quality, training
 from crowdline.crowd import tables as t
+from crowdline.crowd.filters import filter_matches, worker_facts
 from crowdline.crowd.lifecycle import set_assignment_status
 from crowdline.crowd.models import (
     AnnotatorAssignment,
@@ -27,7 +28,7 @@ from crowdline.crowd.models import (
     SubmitResult,
     utc,
 )
-from crowdline.crowd.pools import _pool, filter_matches
+from crowdline.crowd.pools import _pool
 from crowdline.crowd.projects import get_project, instructions_html, labels_of
 from crowdline.crowd.tasks import check_output, get_tasks, is_correct, label_of, output_field
 from crowdline.crowd.transactions import key, missing
@@ -145,7 +146,7 @@ def request_assignment(conn: sa.Connection, worker_key: int, pool_id: str | None
     rows = conn.execute(query).all()
     if pool_id is not None and not rows:
         raise missing(PoolNotFound, "pool", pool_id)
-    skills: dict[str, float] | None = None
+    facts: dict[str, Any] | None = None
     for row in rows:
         pool = _pool(row)
         if pool.status != "OPEN" or (pool.will_expire is not None and pool.will_expire <= when):
@@ -153,8 +154,8 @@ def request_assignment(conn: sa.Connection, worker_key: int, pool_id: str | None
         if is_restricted(conn, worker_key, row.id, row.project_id, when):
             continue
         if pool.filter:
-            skills = skill_values(conn, worker_key) if skills is None else skills
-            if not filter_matches(pool.filter, skills):
+            facts = worker_facts(conn, worker_key) if facts is None else facts
+            if not filter_matches(pool.filter, facts):
                 continue
         if pool.type == "REGULAR" and not training.admits(conn, pool, worker_key):
             continue

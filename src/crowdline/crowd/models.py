@@ -270,9 +270,11 @@ class Worker:
     id: str
     name: str
     created: dt.datetime
+    profile: dict[str, Any] = field(default_factory=dict)
 
     def to_dict(self) -> dict[str, Any]:
-        return {"id": self.id, "name": self.name, "created": iso(self.created)}
+        return {"id": self.id, "name": self.name, "created": iso(self.created),
+                "profile": dict(self.profile)}
 
 
 @dataclass

@@ -44,24 +44,6 @@ def _drop(config: dict[str, Any], ignore: Iterable[str]) -> dict[str, Any]:
     return config
 
 
-def filter_matches(node: dict[str, Any] | None, skills: dict[str, float]) -> bool:
-    """Evaluate a Toloka filter tree against a worker's skills (missing skill = no value)."""
-    if not node:
-        return True
-    if "and" in node:
-        return all(filter_matches(child, skills) for child in node["and"])
-    if "or" in node:
-        return any(filter_matches(child, skills) for child in node["or"])
-    if node.get("category") == "computed":
-        return (node.get("value") == "BROWSER") == (node.get("operator") == "EQ")
-    value, wanted, op = skills.get(str(node["key"])), node.get("value"), node["operator"]
-    if value is None or wanted is None:
-        return (value is None) == (wanted is None) if op == "EQ" else (
-            (value is None) != (wanted is None) if op == "NE" else False)
-    return {"EQ": value == wanted, "NE": value != wanted, "GT": value > wanted,
-            "GTE": value >= wanted, "LT": value < wanted, "LTE": value <= wanted}[op]
-
-
 def _skill_ids(config: dict[str, Any]) -> set[str]:
     ids = set()
     for qc_config in (config.get("quality_control") or {}).get("configs") or []:

@@ -23,9 +23,10 @@ import sqlalchemy as sa
 
 from crowdline.crowd import tables as t
 from crowdline.crowd import training
-from crowdline.crowd.pools import _pool, filter_matches, get_pool
+from crowdline.crowd.filters import filter_matches, worker_facts
+from crowdline.crowd.pools import _pool, get_pool
 from crowdline.crowd.projects import get_project
-from crowdline.crowd.workers import is_restricted, skill_values
+from crowdline.crowd.workers import is_restricted
 
 # Counting what is left stops here: a page load never scans a pool of millions.
 LEFT_CAP = 10_000
@@ -106,7 +107,7 @@ def standing(conn: sa.Connection, worker_key: int, pool_id: str,
         return {**base, "state": "finished", "reason": "archived"}
     if is_restricted(conn, worker_key, pool_key, int(pool.project_id), when):
         return {**base, "state": "unavailable"}
-    if pool.filter and not filter_matches(pool.filter, skill_values(conn, worker_key)):
+    if pool.filter and not filter_matches(pool.filter, worker_facts(conn, worker_key)):
         return {**base, "state": "unavailable"}
     if pool.type == "TRAINING":
         if training.has_completed(conn, pool_key, worker_key):

@@ -69,6 +69,7 @@ workers = sa.Table(
     sa.Column("name", sa.String(200), nullable=False),
     sa.Column("token_hash", sa.String(64), nullable=False, unique=True),
     sa.Column("created", TZ, nullable=False),
+    sa.Column("profile", sa.JSON, nullable=True),  # Toloka's profile / computed filter fields
 )
 
 assignments = sa.Table(
@@ -157,4 +158,19 @@ qc_actions = sa.Table(
     sa.Column("action", sa.JSON, nullable=False),
     sa.Column("created", TZ, nullable=False),
     sa.Index("ix_crowd_qc_actions_pool", "pool_id", "worker_id"),
+)
+
+# A self-hosted CAPTCHA (attention check) shown with a suite at the pool's captcha_frequency.
+captchas = sa.Table(
+    "crowd_captchas", metadata,
+    sa.Column("id", sa.Integer, primary_key=True, autoincrement=True),
+    sa.Column("assignment_id", sa.Integer, sa.ForeignKey("crowd_assignments.id"),
+              nullable=False, unique=True),
+    sa.Column("pool_id", sa.Integer, nullable=False),
+    sa.Column("worker_id", sa.Integer, nullable=False),
+    sa.Column("question", sa.String(200), nullable=False),
+    sa.Column("answer_hash", sa.String(64), nullable=False),
+    sa.Column("passed", sa.Boolean, nullable=True),
+    sa.Column("created", TZ, nullable=False),
+    sa.Index("ix_crowd_captchas_worker", "worker_id", "id"),
 )

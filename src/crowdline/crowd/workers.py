@@ -14,6 +14,7 @@ from typing import Any
 import sqlalchemy as sa
 
 from crowdline.crowd import tables as t
+from crowdline.crowd.filters import check_profile
 from crowdline.crowd.models import (
     Requester,
     Restriction,
@@ -26,6 +27,7 @@ from crowdline.crowd.models import (
 from crowdline.crowd.transactions import key, missing
 from crowdline.errors import (
     AuthenticationFailed,
+    Conflict,
     InvalidInput,
     PoolNotFound,
     ProjectNotFound,
@@ -73,16 +75,34 @@ def authenticate_requester(conn: sa.Connection, token: str) -> Requester:
 
 
 def _worker(row: sa.Row[Any]) -> Worker:
-    return Worker(id=str(row.id), name=row.name, created=utc(row.created))
+    return Worker(id=str(row.id), name=row.name, created=utc(row.created),
+                  profile=dict(row.profile or {}))
 
 
-def invite_worker(conn: sa.Connection, name: str) -> tuple[Worker, str]:
+def invite_worker(conn: sa.Connection, name: str,
+                  profile: dict[str, Any] | None = None) -> tuple[Worker, str]:
     name = _check_name(name, "worker")
+    checked = check_profile(profile)
     token = "cwk_" + secrets.token_urlsafe(24)
     created = now()
     worker_id = conn.execute(t.workers.insert().values(
-        name=name, token_hash=hash_token(token), created=created)).inserted_primary_key[0]
-    return Worker(id=str(worker_id), name=name, created=created), token
+        name=name, token_hash=hash_token(token), created=created,
+        profile=checked or None)).inserted_primary_key[0]
+    return Worker(id=str(worker_id), name=name, created=created, profile=checked), token
+
+
+def set_worker_profile(conn: sa.Connection, worker_id: str, profile: dict[str, Any], *,
+                       once: bool = False) -> Worker:
+    """Replace a worker's profile. ``once``: only when none was set yet (an annotator sets
+    their own profile once; the requester may change it any time)."""
+    worker = get_worker(conn, worker_id)
+    checked = check_profile(profile)
+    if once and worker.profile:
+        raise Conflict(f"worker {worker.id} already has a profile",
+                       hint="ask the requester to change it")
+    conn.execute(t.workers.update().where(t.workers.c.id == int(worker.id)).values(
+        profile=checked or None))
+    return get_worker(conn, worker_id)
 
 
 def authenticate_worker(conn: sa.Connection, token: str) -> Worker:

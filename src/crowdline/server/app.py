@@ -76,3 +76,9 @@ def _include_toloka_api(app: FastAPI) -> None:
     except ImportError:
         return
     app.include_router(download_router, prefix=DOWNLOAD_PREFIX)
+    from crowdline.server.toloka import STAGING_PREFIX, not_implemented, staging_router
+
+    app.include_router(staging_router, prefix=STAGING_PREFIX)
+    # Last: any other path under /api/ answers Toloka's error body naming route and method.
+    app.add_api_route("/api/{path:path}", not_implemented, include_in_schema=False,
+                      methods=["GET", "POST", "PUT", "PATCH", "DELETE"])

@@ -63,6 +63,14 @@ class AssignmentStatusPublic(BaseModel):
 class InviteRequest(BaseModel):
     model_config = ConfigDict(extra="forbid")
     name: str = Field(..., min_length=1, max_length=200, description="the annotator's name")
+    profile: dict[str, Any] | None = Field(
+        None, description="Toloka profile / computed filter fields, e.g. "
+                          '{"languages": ["EN"], "country": "GB", "adult_allowed": true}')
+
+
+class ProfileRequest(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    profile: dict[str, Any] = Field(..., description="languages, country, adult_allowed...")
 
 
 class InvitePublic(BaseModel):

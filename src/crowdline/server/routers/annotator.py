@@ -9,6 +9,7 @@ from crowdline.server.schemas import (
     AnnotatorAssignmentPublic,
     AssignmentStatusPublic,
     NextSuiteRequest,
+    ProfileRequest,
     SubmitRequest,
     SubmitResultPublic,
 )
@@ -42,3 +43,13 @@ def submit_suite(assignment_id: str, body: SubmitRequest, worker: WorkerDep,
 def skip_suite(assignment_id: str, worker: WorkerDep, crowd: CrowdDep) -> object:
     assignment = crowd.skip_assignment(worker.id, assignment_id)
     return {"id": assignment.id, "status": assignment.status}
+
+
+@router.get("/profile", summary="The annotator's own name and profile")
+def get_profile(worker: WorkerDep, crowd: CrowdDep) -> dict[str, object]:
+    return crowd.get_worker(worker.id).to_dict()
+
+
+@router.put("/profile", summary="Set one's profile (languages, country...) once")
+def set_profile(body: ProfileRequest, worker: WorkerDep, crowd: CrowdDep) -> dict[str, object]:
+    return crowd.set_worker_profile(worker.id, body.profile, once=True).to_dict()

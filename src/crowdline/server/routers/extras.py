@@ -31,7 +31,7 @@ def invite_url(request: Request, token: str) -> str:
              summary="Invite an annotator: their token and sign-in link (shown once)")
 def invite_worker(body: InviteRequest, request: Request, requester: RequesterDep,
                   crowd: CrowdDep) -> dict[str, Any]:
-    worker, token = crowd.invite_worker(body.name)
+    worker, token = crowd.invite_worker(body.name, profile=body.profile)
     return {"worker": worker.to_dict(), "token": token, "invite_url": invite_url(request, token)}
 
 

@@ -16,6 +16,7 @@ from fastapi.responses import JSONResponse
 from crowdline.server.deps import require_requester
 from crowdline.server.toloka import (
     aggregation,
+    analytics,
     assignments,
     operations,
     pools,
@@ -24,18 +25,21 @@ from crowdline.server.toloka import (
     restrictions,
     skills,
     tasks,
+    trainings,
 )
 from crowdline.server.toloka.routing import TolokaRoute, toloka_error
 
-__all__ = ["PREFIX", "DOWNLOAD_PREFIX", "router", "download_router"]
+__all__ = ["PREFIX", "DOWNLOAD_PREFIX", "STAGING_PREFIX", "router", "download_router",
+           "staging_router", "not_implemented"]
 
 PREFIX = "/api/v1"
 DOWNLOAD_PREFIX = "/api/new"
+STAGING_PREFIX = "/api/staging"
 
 router = APIRouter(route_class=TolokaRoute, dependencies=[Depends(require_requester)],
                    tags=["toloka"])
-for _module in (requester, projects, pools, tasks, assignments, restrictions, skills,
-                aggregation, operations):
+for _module in (requester, projects, pools, trainings, tasks, assignments, restrictions,
+                skills, aggregation, operations):
     router.include_router(_module.router)
 
 
@@ -55,3 +59,8 @@ router.add_api_route("/{path:path}", not_implemented, include_in_schema=False,
 download_router = APIRouter(route_class=TolokaRoute, dependencies=[Depends(require_requester)],
                             tags=["toloka"])
 download_router.include_router(assignments.download_router)
+
+# toloka-kit's get_analytics posts to /api/staging/analytics-2
+staging_router = APIRouter(route_class=TolokaRoute, dependencies=[Depends(require_requester)],
+                           tags=["toloka"])
+staging_router.include_router(analytics.router)

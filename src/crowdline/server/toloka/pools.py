@@ -67,7 +67,7 @@ def find_pools(request: Request) -> dict[str, Any]:
     crowd = crowd_of(request)
     query = request.query_params
     pools = crowd.list_pools(project_id=query.get("project_id"), status=query.get("status"))
-    items = [pool_json(crowd, p) for p in pools]
+    items = [pool_json(crowd, p) for p in pools if p.type != "TRAINING"]  # see /trainings
     return search(items, query, equal=("status", "project_id"),
                   compare={"id": str, "created": dt.datetime, "last_started": dt.datetime})
 
