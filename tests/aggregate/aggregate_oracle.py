@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 import subprocess
 import sys
 from dataclasses import dataclass
@@ -15,7 +16,9 @@ HERE = Path(__file__).resolve().parent
 REPO_ROOT = HERE.parents[1]
 RUNNER = HERE / "run_aggregator.py"
 ORACLE_PYTHON = REPO_ROOT / ".venv-oracle" / "bin" / "python"
-CROWD_DATA = REPO_ROOT.parent / "shared" / "data" / "crowd"
+# CROWDLINE_SHARED_DATA points a worktree outside the usual layout at ../shared/data.
+SHARED_DATA = Path(os.environ.get("CROWDLINE_SHARED_DATA", REPO_ROOT.parent / "shared" / "data"))
+CROWD_DATA = SHARED_DATA / "crowd"
 
 
 def crowd_data(name: str) -> tuple[pd.DataFrame, pd.Series]:

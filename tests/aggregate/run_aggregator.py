@@ -20,6 +20,8 @@ import time
 from pathlib import Path
 
 import pandas as pd
+from run_new_methods import NEW_METHODS, run_new_job
+from run_new_methods import load as load_new_methods
 
 
 def load_methods(implementation: str) -> dict:
@@ -61,7 +63,7 @@ def peak_rss_mb() -> float:
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
 
 
-def run_job(methods: dict, job: dict, out: Path) -> None:
+def run_job(methods: dict, job: dict, out: Path, _: object = None) -> None:
     answers = pd.read_parquet(job["answers"])
     aggregator = methods[job["method"]](**job.get("params", {}))
     args = []
@@ -100,9 +102,13 @@ def run_job(methods: dict, job: dict, out: Path) -> None:
 
 def main() -> None:
     implementation, jobs_path, out_dir = sys.argv[1:4]
+    jobs = json.loads(Path(jobs_path).read_text())
     methods = load_methods(implementation)
-    for job in json.loads(Path(jobs_path).read_text()):
-        run_job(methods, job, Path(out_dir) / job["name"])
+    if any(job["method"] in NEW_METHODS for job in jobs):
+        methods.update(load_new_methods(implementation))
+    for job in jobs:
+        run = run_new_job if job["method"] in NEW_METHODS else run_job
+        run(methods, job, Path(out_dir) / job["name"], peak_rss_mb)
 
 
 if __name__ == "__main__":

@@ -6,7 +6,18 @@ See base.py for the answers contract and README.md for the promises.
 from crowdline.aggregate.dawid_skene import DawidSkene, OneCoinDawidSkene
 from crowdline.aggregate.glad import GLAD
 from crowdline.aggregate.gold_majority_vote import GoldMajorityVote
+from crowdline.aggregate.kos import KOS
 from crowdline.aggregate.majority_vote import MajorityVote
 from crowdline.aggregate.wawa import Wawa
+from crowdline.aggregate.zero_based_skill import ZeroBasedSkill
 
-__all__ = ["GLAD", "DawidSkene", "GoldMajorityVote", "MajorityVote", "OneCoinDawidSkene", "Wawa"]
+__all__ = [
+    "GLAD",
+    "KOS",
+    "DawidSkene",
+    "GoldMajorityVote",
+    "MajorityVote",
+    "OneCoinDawidSkene",
+    "Wawa",
+    "ZeroBasedSkill",
+]
