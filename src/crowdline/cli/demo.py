@@ -30,7 +30,10 @@ def demo(
                                 "instead of the simulated crowd"),
     home: Path = typer.Option(None, "--home", help="workspace folder (default: "
                               "./.crowdline-demo); a folder an earlier demo made is recreated"),
-    workers: int = typer.Option(3, "--workers", help="invite links to print with --humans"),
+    workers: int = typer.Option(3, "--workers", min=1, help="how many people label with "
+                                "--humans (one invite link each; overlap and bans fit them)"),
+    port: int = typer.Option(None, "--port", min=1, max=65535,
+                             help="port of the web UI with --humans (default 8765)"),
 ) -> None:
     """Run the clickbait flow: commit a batch, label it (model + crowd), aggregate, retrain."""
     from crowdline.workspace import Workspace
@@ -39,17 +42,20 @@ def demo(
 
     folder = _fresh_folder(home)
     started = time.monotonic()
-    workspace = Workspace.init(folder)
+    workspace = Workspace.init(folder, **({"server_port": port} if port else {}))
     (folder / DEMO_MARKER).write_text('{"made_by": "crowdline demo"}\n')
     try:
         with console.status("setting up repos, configs and pipelines") as status:
-            flow.set_up(workspace, backend="builtin" if humans else "simulated")
+            adapted = flow.set_up(workspace, backend="builtin" if humans else "simulated",
+                                  people=workers if humans else None)
             status.update("training the first model on the seed labels")
             workspace.pipelines.run()
             status.update("committing batch 1 and running the flow")
             flow.commit_batch(workspace, flow.DATA_DIR / "batch_1.csv")
             if not humans:
                 workspace.pipelines.run()
+        for note in adapted:
+            console.print(f"[yellow]for {workers} annotator(s):[/yellow] {note}")
         if humans:
             workspace.pipelines.run(until_quiet=True)  # route batch 1; labeling then waits
             _serve_for_humans(workspace, workers)

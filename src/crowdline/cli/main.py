@@ -22,8 +22,17 @@ app = typer.Typer(
 )
 
 
+def _print_version(value: bool) -> None:
+    if value:
+        from crowdline import __version__
+
+        typer.echo(f"crowdline {__version__}")
+        raise typer.Exit()
+
+
 @app.callback()
-def _root() -> None:
+def _root(version: bool = typer.Option(False, "--version", callback=_print_version,
+                                       is_eager=True, help="print the version and exit")) -> None:
     """Self-hosted human-in-the-loop data pipelines (see `crowdline COMMAND --help`)."""
 
 

@@ -49,7 +49,39 @@ def inspect(pool_id: str = typer.Argument(..., help="pool id"),
     """Show a pool's progress: tasks, assignments, answers, honeypot accuracy, bans."""
     with open_workspace() as ws:
         stats = ws.crowd.pool_stats(pool_id)
-    render(stats, output)
+    if output == OutputFormat.json:
+        render(stats, output)
+        return
+    _print_pool(stats)
+
+
+def _print_pool(stats: dict) -> None:
+    from crowdline.crowd.worker_overview import describe_ban
+
+    done = stats["completion"]
+    render({"pool": stats["pool_id"], "status": stats["status"],
+            "tasks": f"{stats['tasks']:,} (+ {stats['control_tasks']:,} honeypots, "
+                     f"{stats['training_tasks']:,} training)",
+            "complete tasks": f"{done['tasks_complete']:,} of {done['tasks_total']:,} "
+                              f"({done['ratio']:.0%})",
+            "assignments": stats["assignments"] or "none yet",
+            "labels so far": stats["label_distribution"] or "none yet"},
+           OutputFormat.table, title=f"pool {stats['pool_id']}")
+    names = stats["workers"]
+    accuracy = stats["golden_accuracy"]
+    people = [{"worker": f"{names.get(w, '?')} ({w})",
+               "answers": stats["answers_per_worker"].get(w, 0),
+               "honeypots": accuracy.get(w, {}).get("answers", 0),
+               "honeypot_accuracy": accuracy.get(w, {}).get("accuracy")}
+              for w in sorted(names, key=int)]
+    if people:
+        render(people, OutputFormat.table, title="annotators",
+               columns=["worker", "answers", "honeypots", "honeypot_accuracy"])
+    bans = [{"worker": f"{b['worker'] or '?'} ({b['worker_id']})", "scope": b["scope"].lower(),
+             "why": describe_ban(b["qc"]) if b["qc"] else (b["private_comment"] or "set by hand"),
+             "until": b["will_expire"] or "permanent"} for b in stats["bans"]]
+    if bans:
+        render(bans, OutputFormat.table, title="bans", columns=["worker", "scope", "why", "until"])
 
 
 def _set_status(pool_id: str, verb: str) -> None:

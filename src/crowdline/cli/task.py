@@ -44,5 +44,6 @@ def list_tasks(pool_id: str = typer.Argument(..., help="pool id"),
     """List a pool's tasks."""
     with open_workspace() as ws:
         tasks = ws.crowd.list_tasks(pool_id, limit=limit)
+        total = ws.crowd.count_tasks(pool_id) if len(tasks) == limit else len(tasks)
     render([t.to_dict() for t in tasks], output,
-           columns=["id", "input_values", "overlap", "known_solutions"])
+           columns=["id", "input_values", "overlap", "known_solutions"], total=total)

@@ -6,7 +6,7 @@ import typer
 
 from crowdline.cli.output import OUTPUT_OPTION, OutputFormat, open_workspace, render
 
-worker_app = typer.Typer(help="Invite, list and ban annotators.", no_args_is_help=True)
+worker_app = typer.Typer(help="Invite, list, ban and unban annotators.", no_args_is_help=True)
 
 
 def register(app: typer.Typer) -> None:
@@ -39,10 +39,11 @@ def invite(name: str = typer.Argument(..., help="the annotator's display name"),
 
 @worker_app.command("list")
 def list_workers(output: OutputFormat = OUTPUT_OPTION) -> None:
-    """List annotators."""
+    """List annotators: status (active or their bans), answers, honeypot accuracy, training."""
     with open_workspace() as ws:
-        workers = ws.crowd.list_workers()
-    render([w.to_dict() for w in workers], output, columns=["id", "name", "created"])
+        workers = ws.crowd.worker_overview()
+    render(workers, output, columns=["id", "name", "status", "answers", "honeypots",
+                                     "honeypot_accuracy", "training"])
 
 
 @worker_app.command("ban")
@@ -59,3 +60,19 @@ def ban(worker_id: str = typer.Argument(..., help="worker id"),
             worker_id, scope.upper(), pool_id=pool_id, project_id=project_id,
             duration_seconds=duration, private_comment=comment)
     typer.echo(f"restriction {restriction.id}: worker {worker_id} banned from {scope}")
+
+
+@worker_app.command("unban")
+def unban(worker_id: str = typer.Argument(..., help="worker id"),
+          pool_id: str = typer.Option(None, "--pool", help="only the bans from this pool"),
+          project_id: str = typer.Option(None, "--project",
+                                         help="only the bans from this project"),
+          ) -> None:
+    """Lift a worker's restrictions (all of them, or those of one pool or project)."""
+    with open_workspace() as ws:
+        lifted = ws.crowd.lift_restrictions(worker_id, pool_id=pool_id, project_id=project_id)
+    if not lifted:
+        typer.echo(f"worker {worker_id} had no matching bans")
+        return
+    typer.echo(f"worker {worker_id}: lifted {len(lifted)} ban(s) "
+               f"({', '.join('restriction ' + r for r in lifted)})")

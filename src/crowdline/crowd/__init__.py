@@ -173,6 +173,10 @@ class Crowd:
         return read(self.engine, lambda c: tasks_module.list_tasks(
             c, pool_id, limit=limit, after_id=after_id))
 
+    def count_tasks(self, pool_id: str) -> int:
+        """All tasks of a pool (real, control and training)."""
+        return read(self.engine, lambda c: tasks_module.count_tasks(c, pool_id))
+
     def set_task_overlap(self, task_id: str, overlap: int | None = None,
                          infinite_overlap: bool | None = None) -> Task:
         return write(self.engine, lambda c: tasks_module.set_task_overlap(
@@ -200,6 +204,28 @@ class Crowd:
         return read(self.engine, workers.list_workers)
 
     # -- issuing and answering -------------------------------------------------------------
+    def worker_overview(self) -> list[dict[str, Any]]:
+        """Every worker with status (active or their bans), answers, honeypot accuracy and
+        training results: what `crowdline worker list` and the dashboard show."""
+        from crowdline.crowd.worker_overview import worker_overview
+
+        return read(self.engine, worker_overview)
+
+    def lift_restrictions(self, worker_id: str, *, pool_id: str | None = None,
+                          project_id: str | None = None) -> list[str]:
+        """Unban: delete the worker's restrictions (only those of a pool or project when
+        given). Returns the ids deleted; an unknown worker raises NotFound."""
+        self.get_worker(worker_id)
+        lifted = []
+        for restriction in self.list_restrictions(worker_id=worker_id):
+            if pool_id is not None and restriction.pool_id != str(pool_id):
+                continue
+            if project_id is not None and restriction.project_id != str(project_id):
+                continue
+            self.delete_restriction(restriction.id)
+            lifted.append(restriction.id)
+        return lifted
+
     def request_assignment(self, worker_id: str,
                            pool_id: str | None = None) -> AnnotatorAssignment | None:
         worker_key = key(worker_id, WorkerNotFound, "worker")

@@ -253,6 +253,12 @@ def list_tasks(conn: sa.Connection, pool_id: str, *, limit: int | None = None,
     return [_task(r) for r in conn.execute(query)]
 
 
+def count_tasks(conn: sa.Connection, pool_id: str) -> int:
+    pool = get_pool(conn, pool_id)
+    return int(conn.execute(sa.select(sa.func.count()).select_from(t.tasks).where(
+        t.tasks.c.pool_id == int(pool.id))).scalar_one())
+
+
 def set_task_overlap(conn: sa.Connection, task_id: str, overlap: int | None = None,
                      infinite_overlap: bool | None = None) -> Task:
     """Change a task's overlap; raising it sends the task back to the queue."""

@@ -39,12 +39,16 @@ CROWD_BACKENDS = ("simulated", "builtin")
 
 def set_up(workspace: Workspace, *, backend: str = "simulated",
            routing: dict | None = None, data_dir: Path = DATA_DIR,
-           crowd_config: dict | None = None) -> None:
+           crowd_config: dict | None = None, people: int | None = None) -> list[str]:
     """Create the input repos, commit configs and reference data, create the pipelines.
 
     ``data_dir`` holds golden.csv, training.csv, seed_labeled.csv and test.csv (see the
     shipped sample); ``crowd_config`` replaces configs/crowd.json (the simulated annotators).
+    ``people``: how many annotators will label (``demo --humans --workers N``); the pool's
+    overlap and ban rules are fitted to so few. Returns what was changed, in words.
     """
+    pool_config, adapted = fit_pool_to_crowd(
+        json.loads((CONFIG_DIR / "pool.json").read_text()), people)
     store = workspace.store
     existing = {repo.name for repo in store.list_repos()}
     for name, description in INPUT_REPOS.items():
@@ -53,8 +57,9 @@ def set_up(workspace: Workspace, *, backend: str = "simulated",
     crowd_config = dict(crowd_config or json.loads((CONFIG_DIR / "crowd.json").read_text()))
     crowd_config["backend"] = backend
     with store.commit("config", "master", message="clickbait flow configs") as commit:
-        for name in ("project.json", "pool.json", "training_pool.json"):
+        for name in ("project.json", "training_pool.json"):
             commit.put_file(f"/{name}", (CONFIG_DIR / name).read_bytes())
+        commit.put_file("/pool.json", json.dumps(pool_config, indent=2).encode())
         commit.put_file("/training.csv", (data_dir / "training.csv").read_bytes())
         commit.put_file("/crowd.json", json.dumps(crowd_config, indent=2).encode())
         commit.put_file("/routing.json", json.dumps(routing or ROUTING, indent=2).encode())
@@ -81,6 +86,43 @@ def set_up(workspace: Workspace, *, backend: str = "simulated",
         if not any(b.name == "master" for b in store.list_branches(name)):
             with store.commit(name, "master", message="empty start", origin="auto"):
                 pass
+    return adapted
+
+
+def fit_pool_to_crowd(config: dict, people: int | None) -> tuple[dict, list[str]]:
+    """The pool config for a crowd of ``people`` annotators (None: as configured).
+
+    A task cannot get more answers than there are people, and with fewer than three a ban
+    would leave nobody to finish the pool; Toloka would wait for new workers, a demo cannot.
+    """
+    if people is None:
+        return config, []
+    notes = []
+    defaults = config.setdefault("defaults", {})
+    overlap = min(int(defaults.get("default_overlap_for_new_tasks", 1)), people)
+    if overlap != defaults.get("default_overlap_for_new_tasks"):
+        defaults["default_overlap_for_new_tasks"] = overlap
+        defaults["default_overlap_for_new_task_suites"] = overlap
+        notes.append(f"overlap {overlap} (one answer per task from each of {people} people)")
+    dynamic = config.get("dynamic_overlap_config")
+    if dynamic and int(dynamic.get("max_overlap", 0)) > people:
+        if people <= overlap:
+            config.pop("dynamic_overlap_config")
+            notes.append("no dynamic overlap (nobody left to ask for another answer)")
+        else:
+            dynamic["max_overlap"] = people
+            notes.append(f"dynamic overlap up to {people} answers")
+    if people < 3:
+        for qc in config.get("quality_control", {}).get("configs", []):
+            kept = [r for r in qc.get("rules", [])
+                    if not r.get("action", {}).get("type", "").startswith("RESTRICTION")]
+            if len(kept) != len(qc.get("rules", [])):
+                qc["rules"] = kept
+        config["quality_control"]["configs"] = [
+            qc for qc in config.get("quality_control", {}).get("configs", []) if qc.get("rules")]
+        notes.append("no automatic bans (a ban would leave nobody to finish the pool); "
+                     "honeypots are still scored")
+    return config, notes
 
 
 def commit_batch(workspace: Workspace, batch_csv: Path, *, truth_column: str = "truth"):  # type: ignore[no-untyped-def]
