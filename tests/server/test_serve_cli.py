@@ -79,7 +79,7 @@ def test_new_user_serves_labels_and_sees_the_dashboard(home: dict[str, str]) -> 
             requester.post("/dashboard/signin", data={"token": token})
             dashboard = requester.get(f"/dashboard/pools/{pool_id}").text
             assert "Ann" in dashboard
-            assert "2/2" in dashboard  # every real task at its overlap
+            assert 'id="tasks-complete">2</span>/2' in dashboard  # every real task at its overlap
     finally:
         server.terminate()
         server.wait(timeout=30)

@@ -22,6 +22,7 @@ from crowdline.crowd import (
     amend,
     analytics,
     importing,
+    insights,
     issuing,
     pools,
     projects,
@@ -352,6 +353,25 @@ class Crowd:
         return read(self.engine, lambda c: results.answers_frame(
             c, pool_id, include_golden=include_golden, include_banned=include_banned,
             statuses=statuses))
+
+    # -- the requester's dashboard (crowd/insights.py) -------------------------------------
+    def pool_progress(self, pool_id: str) -> dict[str, Any]:
+        """Answers collected / needed, tasks complete, rate and ETA (cheap at any size)."""
+        return read(self.engine, lambda c: insights.pool_progress(c, pool_id, self.clock()))
+
+    def pool_timeline(self, pool_id: str, buckets: int = 24) -> list[dict[str, Any]]:
+        """Answers and honeypot accuracy per time bucket."""
+        return read(self.engine, lambda c: insights.timeline(c, pool_id, buckets))
+
+    def pool_agreement(self, pool_id: str) -> dict[str, Any]:
+        return read(self.engine, lambda c: insights.agreement(c, pool_id))
+
+    def browse_tasks(self, pool_id: str, **options: Any) -> dict[str, Any]:
+        """A page of tasks with answers, majority label and confidence (see insights)."""
+        return read(self.engine, lambda c: insights.tasks_table(c, pool_id, **options))
+
+    def worker_record(self, worker_id: str) -> dict[str, Any]:
+        return read(self.engine, lambda c: insights.worker_record(c, worker_id, self.clock()))
 
     def export_pool(self, pool_id: str, repo: str, branch: str = "master") -> Any:
         return read(self.engine, lambda c: results.export_pool(

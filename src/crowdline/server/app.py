@@ -12,7 +12,7 @@ from fastapi.templating import Jinja2Templates
 from crowdline.config import Settings
 from crowdline.server.deps import WorkerCache
 from crowdline.server.errors import install_error_handlers
-from crowdline.server.routers import annotator, dashboard, extras, ui
+from crowdline.server.routers import annotator, dashboard, dashboard_actions, extras, ui
 from crowdline.workspace import Workspace
 
 HERE = Path(__file__).resolve().parent
@@ -52,6 +52,7 @@ def create_app(workspace: Workspace | Settings | None = None) -> FastAPI:
     app.include_router(extras.router)
     app.include_router(ui.router)
     app.include_router(dashboard.router)
+    app.include_router(dashboard_actions.router)
     _include_toloka_api(app)
 
     @app.get("/", include_in_schema=False)

@@ -1,0 +1,121 @@
+"""The dashboard's model panel, read from the workspace's store: model versions with their
+metrics (``ModelRegistry`` of repo ``models``; commits that only hold ``/metrics.json`` are read
+too), the routing threshold, the production-accuracy estimate from audited items (with its
+Wilson interval) and who labeled the dataset (model, people, simulated crowd).
+
+Every source is optional: a workspace without models, decisions or dataset gets an empty panel
+that says so, never an error page.
+"""
+
+from __future__ import annotations
+
+import io
+import json
+import logging
+from typing import Any
+
+import pandas as pd
+
+from crowdline.errors import CrowdlineError
+from crowdline.workspace import Workspace
+
+log = logging.getLogger(__name__)
+
+MODELS_REPO, ROUTING_REPO, DATASET_REPO = "models", "routing", "dataset"
+_MISSING = (LookupError, CrowdlineError, KeyError, ValueError, OSError)
+
+
+def _versions(workspace: Workspace) -> list[dict[str, Any]]:
+    from crowdline.model.registry import ModelRegistry
+
+    try:
+        registered = ModelRegistry(workspace.store, MODELS_REPO).versions()
+    except _MISSING:
+        registered = []
+    if registered:
+        return [{"version": v.version, "commit": v.commit_id, "metrics": v.metrics,
+                 "thresholds": v.thresholds, "training_data": v.training_data}
+                for v in registered]
+    store = workspace.store
+    try:  # models written by hand (model.bin + metrics.json), oldest first
+        commits = list(reversed(store.list_commits(MODELS_REPO, "master")))
+    except _MISSING:
+        return []
+    found, seen = [], set()
+    for commit in commits:
+        try:
+            files = {f.path: f for f in store.list_files(MODELS_REPO, commit.id)}
+            model = files.get("/model.bin")
+            if model is None or model.hash in seen or "/metrics.json" not in files:
+                continue
+            seen.add(model.hash)
+            metrics = json.loads(store.get_file(MODELS_REPO, commit.id, "/metrics.json"))
+        except _MISSING:
+            continue
+        found.append({"version": len(found) + 1, "commit": commit.id,
+                      "metrics": {k: v for k, v in metrics.items()
+                                  if isinstance(v, int | float)},
+                      "thresholds": {}, "training_data": None})
+    return found
+
+
+def _dataset(workspace: Workspace) -> pd.DataFrame:
+    store = workspace.store
+    frames = []
+    try:
+        for info in store.walk_files(DATASET_REPO, "master", "/"):
+            if info.path.endswith(".csv"):
+                frames.append(pd.read_csv(io.BytesIO(store.get_file(
+                    DATASET_REPO, "master", info.path)), dtype=str, keep_default_na=False))
+    except _MISSING:
+        return pd.DataFrame()
+    return pd.concat(frames, ignore_index=True) if frames else pd.DataFrame()
+
+
+def _decisions(workspace: Workspace) -> pd.DataFrame:
+    from crowdline.model.registry import DECISIONS_KIND
+
+    store = workspace.store
+    try:
+        commits = store.list_commits(ROUTING_REPO, "master")
+    except _MISSING:
+        return pd.DataFrame()
+    frames = []
+    for commit in commits:
+        meta = commit.metadata or {}
+        if meta.get("kind") != DECISIONS_KIND or not meta.get("path"):
+            continue
+        try:
+            frames.append(pd.read_csv(io.BytesIO(store.get_file(
+                ROUTING_REPO, commit.id, meta["path"])), dtype={"item_id": str}))
+        except _MISSING:
+            continue
+    return pd.concat(frames, ignore_index=True) if frames else pd.DataFrame()
+
+
+def model_panel(workspace: Workspace) -> dict[str, Any]:
+    from crowdline.model.monitoring import audit_accuracy
+
+    panel: dict[str, Any] = {"versions": _versions(workspace), "audit": None,
+                             "threshold": None, "audit_rate": None, "labeled_by": {}}
+    if panel["versions"]:
+        latest = panel["versions"][-1]["thresholds"]
+        panel["threshold"] = latest.get("threshold")
+        panel["audit_rate"] = latest.get("audit_rate")
+    dataset = _dataset(workspace)
+    if len(dataset) and "labeled_by" in dataset:
+        panel["labeled_by"] = {str(k): int(v) for k, v in
+                               dataset["labeled_by"].value_counts().items() if str(k)}
+    decisions = _decisions(workspace)
+    if len(decisions) and {"item_id", "route", "label"} <= set(decisions.columns) \
+            and len(dataset) and {"id", "label", "labeled_by"} <= set(dataset.columns):
+        people = dataset[dataset["labeled_by"] == "human"].set_index("id")["label"]
+        audited = decisions[(decisions["route"] == "audit")
+                            & decisions["item_id"].isin(people.index)]
+        try:
+            estimate = audit_accuracy([str(x) for x in audited["label"]],
+                                      [str(people[i]) for i in audited["item_id"]])
+            panel["audit"] = estimate.as_dict()
+        except _MISSING as exc:
+            log.info("no audit estimate: %s", exc)
+    return panel

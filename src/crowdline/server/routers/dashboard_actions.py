@@ -1,0 +1,152 @@
+"""The dashboard's actions, as HTML forms for the signed-in requester (cookie session; every
+form carries the CSRF field): invite a worker, ban / unban, open / close a pool, upload a
+task file, export a pool's answers (CSV or JSONL download)."""
+
+from __future__ import annotations
+
+import io
+import json
+from typing import Any
+
+from fastapi import APIRouter, File, Form, Request, UploadFile
+from fastapi.responses import RedirectResponse, Response, StreamingResponse
+from starlette.concurrency import run_in_threadpool
+
+from crowdline.errors import InvalidInput
+from crowdline.server.deps import CrowdDep, get_crowd
+from crowdline.server.routers.dashboard import page, signed_in
+from crowdline.server.routers.extras import MAX_UPLOAD_BYTES, invite_url
+
+router = APIRouter(tags=["dashboard actions"], include_in_schema=False)
+
+BAN_SCOPES = ("POOL", "PROJECT", "ALL_PROJECTS")
+EXPORT_FORMATS = ("csv", "jsonl")
+TASK_FILE_FORMATS = ("csv", "tsv", "json", "jsonl")
+
+
+def _back(request: Request, fallback: str) -> RedirectResponse:
+    # only a path on this site (never an absolute URL from the form)
+    target = str(request.query_params.get("next") or "")
+    if not target.startswith("/dashboard") or target.startswith("//"):
+        target = fallback
+    return RedirectResponse(target, status_code=303)
+
+
+@router.post("/dashboard/pools/{pool_id}/open")
+def open_pool(pool_id: str, request: Request, crowd: CrowdDep) -> Response:
+    requester = signed_in(request)
+    if isinstance(requester, Response):
+        return requester
+    crowd.open_pool(pool_id)
+    return RedirectResponse(f"/dashboard/pools/{pool_id}", status_code=303)
+
+
+@router.post("/dashboard/pools/{pool_id}/close")
+def close_pool(pool_id: str, request: Request, crowd: CrowdDep) -> Response:
+    requester = signed_in(request)
+    if isinstance(requester, Response):
+        return requester
+    crowd.close_pool(pool_id)
+    return RedirectResponse(f"/dashboard/pools/{pool_id}", status_code=303)
+
+
+@router.post("/dashboard/pools/{pool_id}/upload")
+async def upload_tasks(pool_id: str, request: Request,
+                       file: UploadFile = File(...)) -> Response:  # noqa: B008
+    """A task file (Toloka's CSV/TSV columns, JSON or JSONL) into the pool; the report lists
+    the rows it refused and why."""
+    name = file.filename or ""
+    fmt = name.rsplit(".", 1)[-1].lower() if "." in name else ""
+    data = await file.read(MAX_UPLOAD_BYTES + 1)
+    if len(data) > MAX_UPLOAD_BYTES:
+        raise InvalidInput("the task file is larger than 512 MiB",
+                           hint="split it, or load it with the Python SDK")
+    return await run_in_threadpool(_upload, request, pool_id, name, fmt, data)
+
+
+def _upload(request: Request, pool_id: str, name: str, fmt: str, data: bytes) -> Response:
+    requester = signed_in(request)
+    if isinstance(requester, Response):
+        return requester
+    if fmt not in TASK_FILE_FORMATS:
+        raise InvalidInput(f"cannot tell the format of task file {name!r}",
+                           hint="name it *.csv, *.tsv, *.json or *.jsonl")
+    crowd = get_crowd(request)
+    pool = crowd.get_pool(pool_id)
+    report = crowd.import_task_file(pool_id, data, format=fmt)
+    errors = [{"row": k, "errors": v} for k, v in sorted(
+        (report.validation_errors or {}).items(), key=lambda kv: str(kv[0]))]
+    return page(request, "upload_report.html", {
+        "requester": requester, "pool": pool, "file": name,
+        "created": len(report.items), "errors": errors})
+
+
+@router.post("/dashboard/workers/invite")
+def invite(request: Request, crowd: CrowdDep, name: str = Form("")) -> Response:
+    requester = signed_in(request)
+    if isinstance(requester, Response):
+        return requester
+    worker, token = crowd.invite_worker(name.strip())
+    link = invite_url(request, token)
+    banned = {r.user_id for r in crowd.list_restrictions()}
+    workers = [{"id": w.id, "name": w.name, "banned": w.id in banned}
+               for w in crowd.list_workers()]
+    return page(request, "workers.html", {"requester": requester, "workers": workers,
+                                          "invite": {"worker": worker, "link": link}})
+
+
+@router.post("/dashboard/workers/{worker_id}/ban")
+def ban(worker_id: str, request: Request, crowd: CrowdDep, scope: str = Form("POOL"),
+        pool_id: str = Form(""), comment: str = Form(""), days: str = Form("")) -> Response:
+    requester = signed_in(request)
+    if isinstance(requester, Response):
+        return requester
+    if scope not in BAN_SCOPES:
+        raise InvalidInput(f"ban scope {scope!r} is not one of {', '.join(BAN_SCOPES)}")
+    options: dict[str, Any] = {"private_comment": comment.strip() or "banned by the requester"}
+    if scope in ("POOL", "PROJECT"):
+        if not pool_id:
+            raise InvalidInput("a pool ban needs a pool", hint="pick the pool in the form")
+        pool = crowd.get_pool(pool_id)
+        if scope == "POOL":
+            options["pool_id"] = pool.id
+        else:
+            options["project_id"] = pool.project_id
+    if days.strip():
+        if not days.strip().isdigit() or int(days) < 1:
+            raise InvalidInput(f"ban length {days!r} is not a whole number of days",
+                               hint="leave it empty for a permanent ban")
+        options["duration_seconds"] = int(days) * 86400
+    crowd.set_restriction(worker_id, scope, **options)
+    return _back(request, f"/dashboard/workers/{worker_id}")
+
+
+@router.post("/dashboard/restrictions/{restriction_id}/unban")
+def unban(restriction_id: str, request: Request, crowd: CrowdDep) -> Response:
+    requester = signed_in(request)
+    if isinstance(requester, Response):
+        return requester
+    crowd.delete_restriction(restriction_id)
+    return _back(request, "/dashboard/workers")
+
+
+@router.get("/dashboard/pools/{pool_id}/export.{fmt}")
+def export(pool_id: str, fmt: str, request: Request, crowd: CrowdDep) -> Response:
+    """The pool's answers (control answers flagged, with their known label) as a download."""
+    requester = signed_in(request)
+    if isinstance(requester, Response):
+        return requester
+    if fmt not in EXPORT_FORMATS:
+        raise InvalidInput(f"export format {fmt!r} is not one of {', '.join(EXPORT_FORMATS)}")
+    frame = crowd.answers_frame(pool_id, include_golden=True)
+    frame["submitted"] = frame["submitted"].map(lambda v: v.isoformat() if v else None)
+    buffer = io.StringIO()
+    if fmt == "csv":
+        frame.to_csv(buffer, index=False)
+        media = "text/csv"
+    else:
+        for record in frame.to_dict(orient="records"):
+            buffer.write(json.dumps(record, default=str) + "\n")
+        media = "application/x-ndjson"
+    return StreamingResponse(iter([buffer.getvalue()]), media_type=media, headers={
+        "Content-Disposition": f'attachment; filename="pool-{pool_id}-answers.{fmt}"'})
