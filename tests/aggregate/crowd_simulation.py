@@ -76,4 +76,26 @@ def assert_table_equal(oracle: Result, ours: Result, name: str, *, tolerance: fl
     return gap
 
 
+
+
+
+def simulated_comparisons(n_items: int = 25, n_comparisons: int = 2000, *, seed: int = 0,
+                          tie_share: float = 0.0) -> tuple[pd.DataFrame, pd.Series]:
+    """Side-by-side judgments of items with gamma-distributed strengths by 15 workers, three
+    of whom choose at random; ``tie_share`` of the rows name neither side ("tie").
+    Returns (comparisons, true strength by item)."""
+    rng = np.random.default_rng(seed)
+    strength = rng.gamma(2.0, size=n_items)
+    items = np.array([f"item{i:02d}" for i in range(n_items)])
+    left = rng.integers(0, n_items, n_comparisons)
+    right = (left + rng.integers(1, n_items, n_comparisons)) % n_items
+    worker = rng.integers(0, 15, n_comparisons)
+    p_left = np.where(worker < 3, 0.5, strength[left] / (strength[left] + strength[right]))
+    chosen = np.where(rng.random(n_comparisons) < p_left, items[left], items[right])
+    chosen = np.where(rng.random(n_comparisons) < tie_share, "tie", chosen)
+    comparisons = pd.DataFrame({"worker": [f"w{w}" for w in worker], "left": items[left],
+                                "right": items[right], "label": chosen})
+    return comparisons, pd.Series(strength, index=items)
+
+
 __all__ = ["run_both"]
