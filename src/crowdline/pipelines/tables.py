@@ -2,14 +2,14 @@
 
 from __future__ import annotations
 
-import contextlib
-from collections.abc import Iterator
-
 import sqlalchemy as sa
+
+from crowdline.database.transactions import reading, writing  # noqa: F401 - the shared helpers
+from crowdline.database.types import UtcDateTime
 
 metadata = sa.MetaData()
 
-TS = sa.DateTime(timezone=True)
+TS = UtcDateTime()  # aware UTC in and out, on SQLite too
 
 pipelines = sa.Table(
     "pipelines",
@@ -88,12 +88,3 @@ secrets = sa.Table(
     sa.Column("data", sa.JSON, nullable=False),
     sa.Column("created_at", TS, nullable=False),
 )
-
-
-@contextlib.contextmanager
-def reading(engine: sa.Engine) -> Iterator[sa.Connection]:
-    """A read transaction; on SQLite a DEFERRED one, so readers never take the write lock."""
-    with engine.connect() as conn:
-        conn = conn.execution_options(sqlite_begin="DEFERRED")
-        with conn.begin():
-            yield conn

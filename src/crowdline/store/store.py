@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import concurrent.futures
 import contextlib
-import datetime as dt
 import os
 import uuid
 from collections.abc import Callable, Iterable, Iterator, Sequence
@@ -21,6 +20,7 @@ from typing import Any, BinaryIO
 import sqlalchemy as sa
 
 from crowdline.database.ids import expand_prefix
+from crowdline.database.transactions import reading, writing
 from crowdline.errors import (
     BranchMoved,
     BranchNotFound,
@@ -60,12 +60,6 @@ _THREADS = 4
 _IN_CHUNK = 500
 
 
-def _utc(value: dt.datetime | None) -> dt.datetime | None:
-    if value is not None and value.tzinfo is None:
-        return value.replace(tzinfo=dt.UTC)  # SQLite hands back naive UTC
-    return value
-
-
 class Store(StoreReading):
     """Versioned files: metadata in SQL (``engine``), content in an object store."""
 
@@ -77,17 +71,11 @@ class Store(StoreReading):
 
     # -- transactions ---------------------------------------------------------------------
 
-    @contextlib.contextmanager
-    def _write(self) -> Iterator[sa.Connection]:
-        with self.engine.begin() as conn:
-            yield conn
+    def _write(self) -> contextlib.AbstractContextManager[sa.Connection]:
+        return writing(self.engine)
 
-    @contextlib.contextmanager
-    def _read(self) -> Iterator[sa.Connection]:
-        with self.engine.connect() as conn:
-            conn = conn.execution_options(sqlite_begin="DEFERRED")
-            with conn.begin():
-                yield conn
+    def _read(self) -> contextlib.AbstractContextManager[sa.Connection]:
+        return reading(self.engine)
 
     # -- lookups --------------------------------------------------------------------------
 
@@ -183,7 +171,7 @@ class Store(StoreReading):
         return [CommitInfo(
             id=row.id, repo=repo, branch=row.branch, parent=row.parent, state=row.state,
             message=row.message, author=row.author, origin=row.origin,
-            started_at=_utc(row.started_at), finished_at=_utc(row.finished_at),
+            started_at=row.started_at, finished_at=row.finished_at,
             provenance=upstream[row.id], size_bytes=int(row.size_bytes),
             seq=None if row.seq is None else int(row.seq), metadata=dict(row.metadata or {}),
         ) for row in rows]
@@ -218,7 +206,7 @@ class Store(StoreReading):
                              .order_by(branches.c.name)).all()
         sizes = {name: int(size or 0) for name, size in heads}
         size = sizes.get("master", max(sizes.values(), default=0))
-        return RepoInfo(repo.name, repo.description, _utc(repo.created_at), size,
+        return RepoInfo(repo.name, repo.description, repo.created_at, size,
                         [name for name, _ in heads])
 
     def list_repos(self) -> list[RepoInfo]:

@@ -10,12 +10,14 @@ from __future__ import annotations
 
 import sqlalchemy as sa
 
+from crowdline.database.types import UtcDateTime
+
 metadata = sa.MetaData()
 
 BIGINT = sa.BigInteger().with_variant(sa.Integer(), "sqlite")  # SQLite rowid alias
 # Byte order for path keys on PostgreSQL whatever the database's locale.
 KEY = sa.Text().with_variant(sa.Text(collation="C"), "postgresql")
-TS = sa.DateTime(timezone=True)
+TS = UtcDateTime()  # aware UTC in and out, on SQLite too
 
 repos = sa.Table(
     "store_repos", metadata,
