@@ -1,37 +1,48 @@
-"""Benchmark: the labeling server under K concurrent annotators over HTTP on loopback.
+"""Benchmark: the labeling server under concurrent annotators over HTTP on loopback.
 
-A pool of N real tasks (default 1,000,000, overlap 3) plus 1 % control tasks, 4 real + 1 golden
-per suite and a GOLDEN_SET ban rule, served by `crowdline serve` in its own process. K simulated
-annotators (default 200, crowdline.crowd.simulate.HttpRunner) fetch a suite and submit it,
-without think time, for a fixed window. Reports suites/s, p50/p99 latency of fetch and submit,
-and the server process's peak RSS.
+One `crowdline serve` process (or several with --server-workers, for PostgreSQL) and, in this
+process, a lean keep-alive HTTP/1.1 load generator (asyncio streams, no client library, so the
+client costs little of the shared CPU). Cases, each on a fresh pool:
 
-    python bench/serve.py [--tasks N] [--annotators K] [--seconds S] [--sqlite]
+* closed K=10 / K=50 / K=200: one-task suites, overlap 1, no think time — each annotator
+  fetches a suite and submits it as fast as the server answers (pairs/s = suites/s);
+* realistic: 4 real + 1 golden task per suite, overlap 3, a GOLDEN_SET ban rule, K=200, 5 % of
+  the annotators answer at random (and get banned);
+* open: 200 annotators who think 3 s between getting a suite and submitting it (offered load
+  ~200 / 3 s); what matters is achieved = offered and the latency of next and submit.
 
-Runs on PostgreSQL (a throw-away server from crowdline.testing.postgres) when its binaries are
-installed, else on SQLite. Writes bench/results/serve.json (one run per configuration).
+For each case: pairs (suites) and answers per second, p50/p95/p99 of next and submit, errors,
+tasks beyond their overlap (counted in the database afterwards), the server's CPU seconds per
+request (load-independent: the box is shared), peak RSS and the load average.
+
+    python bench/serve.py [--sqlite | --postgres] [--cases closed10,closed50,...] [--seconds S]
+                          [--server-workers N] [--peer-label-studio] [--label NAME]
+
+Writes bench/results/serve.json (one entry per label, back-end, server processes and case).
 """
 
 from __future__ import annotations
 
 import argparse
+import asyncio
 import json
 import os
 import platform
+import random
 import shutil
 import signal
-import statistics
 import subprocess
 import sys
 import tempfile
 import threading
 import time
+import uuid
+from dataclasses import dataclass, field
 from pathlib import Path
 
-import httpx
 import psutil
+import sqlalchemy as sa
 
-from crowdline.crowd.simulate import HttpRunner, invite_simulated_workers, make_profiles
 from crowdline.testing.ports import free_port, wait_for_port
 from crowdline.testing.postgres import PostgresServer, find_pg_bin
 from crowdline.workspace import Workspace
@@ -39,55 +50,206 @@ from crowdline.workspace import Workspace
 RESULTS = Path(__file__).parent / "results" / "serve.json"
 LABELS = ["clickbait", "notclickbait"]
 BATCH = 50_000
+API = "/api/annotator/v1/assignments"
+CASES = ("closed10", "closed50", "closed200", "realistic", "open")
 
 
-def percentile(values: list[float], q: float) -> float:
+def percentile(values: list[float], q: float) -> float | None:
     ordered = sorted(values)
-    return ordered[min(len(ordered) - 1, int(q * len(ordered)))] if ordered else float("nan")
+    if not ordered:
+        return None
+    return round(1000 * ordered[min(len(ordered) - 1, int(q * len(ordered)))], 1)
 
 
-def truth(input_values: dict) -> str:
-    """What a careful annotator would answer: control task i is LABELS[i % 2], like its golden
-    answer; real task i is LABELS[i % 2] too."""
-    return LABELS[int(input_values["headline"].split()[-1]) % 2]
+def truth(task: dict) -> str:
+    """The right answer of real and control task i alike: LABELS[i % 2]."""
+    return LABELS[int(task["input_values"]["headline"].split()[-1]) % 2]
 
 
-def build_pool(ws: Workspace, tasks: int) -> tuple[str, float]:
+# -- pools --------------------------------------------------------------------------------------
+
+
+def build_pool(ws: Workspace, name: str, tasks: int, *, real: int, golden: int,
+               overlap: int, rule: bool) -> str:
     crowd = ws.crowd
     project = crowd.create_project({
         "public_name": "Is this headline clickbait?", "public_instructions": "Say if it is.",
         "task_spec": {"input_spec": {"headline": {"type": "string"}},
                       "output_spec": {"category": {"type": "string", "allowed_values": LABELS}}}})
+    qc = {"configs": [{
+        "collector_config": {"type": "GOLDEN_SET", "parameters": {"history_size": 10}},
+        "rules": [{"conditions": [
+            {"key": "golden_set_correct_answers_rate", "operator": "LT", "value": 40},
+            {"key": "golden_set_answers_count", "operator": "GTE", "value": 5}],
+            "action": {"type": "RESTRICTION_V2",
+                       "parameters": {"scope": "POOL", "duration_unit": "PERMANENT"}}}]}]}
     pool = crowd.create_pool({
-        "project_id": project.id, "private_name": "bench", "reward_per_assignment": 0.01,
+        "project_id": project.id, "private_name": name, "reward_per_assignment": 0.01,
         "assignment_max_duration_seconds": 600,
-        "defaults": {"default_overlap_for_new_tasks": 3},
-        "mixer_config": {"real_tasks_count": 4, "golden_tasks_count": 1,
+        "defaults": {"default_overlap_for_new_tasks": overlap},
+        "mixer_config": {"real_tasks_count": real, "golden_tasks_count": golden,
                          "training_tasks_count": 0},
-        "quality_control": {"configs": [{
-            "collector_config": {"type": "GOLDEN_SET", "parameters": {"history_size": 10}},
-            "rules": [{"conditions": [
-                {"key": "golden_set_correct_answers_rate", "operator": "LT", "value": 40},
-                {"key": "golden_set_answers_count", "operator": "GTE", "value": 5}],
-                "action": {"type": "RESTRICTION_V2",
-                           "parameters": {"scope": "POOL", "duration_unit": "PERMANENT"}}}]}]}})
-    started = time.perf_counter()
-    golden = max(10, tasks // 100)
-    crowd.create_tasks([{"pool_id": pool.id, "input_values": {"headline": f"golden {i}"},
-                         "known_solutions": [{"output_values": {"category": LABELS[i % 2]}}]}
-                        for i in range(golden)], report_items=False)
+        **({"quality_control": qc} if rule else {})})
+    if golden:
+        crowd.create_tasks([{"pool_id": pool.id, "input_values": {"headline": f"golden {i}"},
+                             "known_solutions": [{"output_values": {"category": LABELS[i % 2]}}]}
+                            for i in range(max(10, tasks // 100))], report_items=False)
     for first in range(0, tasks, BATCH):
         crowd.create_tasks([{"pool_id": pool.id, "input_values": {"headline": f"headline {i}"}}
                             for i in range(first, min(tasks, first + BATCH))],
                            report_items=False)
-        print(f"  uploaded {min(tasks, first + BATCH):,} tasks", file=sys.stderr)
-    upload = time.perf_counter() - started
-    crowd.open_pool(pool.id)
-    return pool.id, upload
+    return pool.id
 
 
-class RssSampler(threading.Thread):
-    """Peak resident memory of a process and its children, sampled every 100 ms."""
+def over_overlap(ws: Workspace, pool_id: str) -> int:
+    """Tasks of the pool holding more slots (live or answered suites) than their overlap."""
+    with ws.engine.connect() as conn:
+        return int(conn.execute(sa.text(
+            "SELECT count(*) FROM (SELECT a.task_id FROM crowd_answers a "
+            "JOIN crowd_assignments s ON s.id = a.assignment_id "
+            "JOIN crowd_tasks t ON t.id = a.task_id "
+            "WHERE a.pool_id = :pool AND a.kind = 'REAL' "
+            "AND s.status IN ('ACTIVE', 'SUBMITTED', 'ACCEPTED', 'REJECTED') "
+            "GROUP BY a.task_id, t.overlap HAVING count(*) > t.overlap) x"),
+            {"pool": int(pool_id)}).scalar_one())
+
+
+# -- the load generator -------------------------------------------------------------------------
+
+
+class Http:
+    """One keep-alive HTTP/1.1 connection: just enough client for JSON POSTs."""
+
+    def __init__(self, port: int) -> None:
+        self.port = port
+        self.reader: asyncio.StreamReader | None = None
+        self.writer: asyncio.StreamWriter | None = None
+
+    async def post(self, path: str, body: bytes, token: str) -> tuple[int, bytes]:
+        for attempt in range(2):
+            try:
+                if self.writer is None:
+                    self.reader, self.writer = await asyncio.open_connection(
+                        "127.0.0.1", self.port)
+                return await self._post(path, body, token)
+            except (ConnectionError, asyncio.IncompleteReadError):
+                self.writer = None
+                if attempt:
+                    raise
+        raise AssertionError("unreachable")
+
+    async def _post(self, path: str, body: bytes, token: str) -> tuple[int, bytes]:
+        assert self.reader is not None
+        assert self.writer is not None
+        self.writer.write(
+            f"POST {path} HTTP/1.1\r\nHost: 127.0.0.1\r\nAuthorization: Bearer {token}\r\n"
+            f"Content-Type: application/json\r\nContent-Length: {len(body)}\r\n\r\n".encode()
+            + body)
+        status = int((await self.reader.readline()).split()[1])
+        length, chunked = 0, False
+        while True:
+            line = await self.reader.readline()
+            if line in (b"\r\n", b""):
+                break
+            name, _, value = line.partition(b":")
+            name = name.strip().lower()
+            if name == b"content-length":
+                length = int(value)
+            elif name == b"transfer-encoding":
+                chunked = b"chunked" in value.lower()
+        if not chunked:
+            return status, await self.reader.readexactly(length)
+        parts = []
+        while True:
+            size = int((await self.reader.readline()).strip(), 16)
+            parts.append(await self.reader.readexactly(size + 2))
+            if size == 0:
+                return status, b"".join(p[:-2] for p in parts)
+
+    def close(self) -> None:
+        if self.writer is not None:
+            self.writer.close()
+
+
+@dataclass
+class Tally:
+    pairs: int = 0
+    answers: int = 0
+    exhausted: int = 0  # annotators told "no more tasks" (204)
+    errors: list[str] = field(default_factory=list)
+    next_seconds: list[float] = field(default_factory=list)
+    submit_seconds: list[float] = field(default_factory=list)
+
+
+async def annotate(port: int, token: str, pool_id: str, tally: Tally, stop_at: float,
+                   think: float, spammer: bool, start_delay: float) -> None:
+    try:
+        import orjson
+    except ImportError:  # the "before" run of an older environment
+        orjson = json
+
+    http = Http(port)
+    rng = random.Random(token)
+    await asyncio.sleep(start_delay)
+    ask = json.dumps({"pool_id": pool_id}).encode()
+    try:
+        while time.perf_counter() < stop_at:
+            begun = time.perf_counter()
+            status, body = await http.post(f"{API}/next", ask, token)
+            tally.next_seconds.append(time.perf_counter() - begun)
+            if status == 204:
+                tally.exhausted += 1
+                return
+            if status != 200:
+                tally.errors.append(f"next {status}: {body[:200]!r}")
+                await asyncio.sleep(0.05)
+                continue
+            suite = orjson.loads(body)
+            solutions = [{"output_values": {"category": rng.choice(LABELS) if spammer
+                                            else truth(task)}} for task in suite["tasks"]]
+            if think:
+                await asyncio.sleep(think)
+            submit = orjson.dumps({"solutions": solutions, "idempotency_key": uuid.uuid4().hex})
+            submit = submit if isinstance(submit, bytes) else submit.encode()
+            begun = time.perf_counter()
+            status, body = await http.post(f"{API}/{suite['id']}/submit", submit, token)
+            tally.submit_seconds.append(time.perf_counter() - begun)
+            if status != 200:
+                tally.errors.append(f"submit {status}: {body[:200]!r}")
+                continue
+            tally.pairs += 1
+            tally.answers += len(solutions)
+    except (OSError, asyncio.IncompleteReadError, ValueError) as exc:
+        tally.errors.append(f"{type(exc).__name__}: {exc}")
+    finally:
+        http.close()
+
+
+def drive(port: int, tokens: list[str], pool_id: str, seconds: float, think: float,
+          spammers: int) -> tuple[Tally, float]:
+    tally = Tally()
+
+    async def run() -> None:
+        stop_at = time.perf_counter() + seconds
+        await asyncio.gather(*(
+            annotate(port, token, pool_id, tally, stop_at, think, i < spammers,
+                     think * i / len(tokens)) for i, token in enumerate(tokens)))
+
+    started = time.perf_counter()
+    try:
+        import uvloop
+
+        uvloop.run(run())
+    except ImportError:
+        asyncio.run(run())
+    return tally, time.perf_counter() - started
+
+
+# -- measuring ----------------------------------------------------------------------------------
+
+
+class Sampler(threading.Thread):
+    """Peak resident memory of the server (and its children), sampled every 100 ms."""
 
     def __init__(self, pid: int) -> None:
         super().__init__(daemon=True)
@@ -95,48 +257,148 @@ class RssSampler(threading.Thread):
         self.peak = 0
         self.stop = threading.Event()
 
+    def members(self) -> list[psutil.Process]:
+        return [self.process, *self.process.children(recursive=True)]
+
+    def cpu_seconds(self) -> float:
+        total = 0.0
+        for p in self.members():
+            with_children = p.cpu_times()
+            total += with_children.user + with_children.system
+        return total
+
     def run(self) -> None:
         while not self.stop.is_set():
             try:
-                members = [self.process, *self.process.children(recursive=True)]
-                self.peak = max(self.peak, sum(p.memory_info().rss for p in members))
+                self.peak = max(self.peak, sum(p.memory_info().rss for p in self.members()))
             except psutil.Error:
                 return
             self.stop.wait(0.1)
 
 
+@dataclass
+class Case:
+    name: str
+    annotators: int
+    real: int = 1
+    golden: int = 0
+    overlap: int = 1
+    rule: bool = False
+    think: float = 0.0
+    spammer_share: float = 0.0
+
+
+def case_of(name: str) -> Case:
+    if name.startswith("closed"):
+        return Case(name, int(name.removeprefix("closed")))
+    if name == "realistic":
+        return Case(name, 200, real=4, golden=1, overlap=3, rule=True, spammer_share=0.05)
+    if name == "open":
+        return Case(name, 200, think=3.0)
+    raise SystemExit(f"unknown case {name!r}: choose from {', '.join(CASES)}")
+
+
+def run_case(ws: Workspace, case: Case, port: int, tokens: list[str], tasks: int,
+             seconds: float, sampler: Sampler) -> dict:
+    pool_id = build_pool(ws, case.name, tasks, real=case.real, golden=case.golden,
+                         overlap=case.overlap, rule=case.rule)
+    ws.crowd.open_pool(pool_id)
+    print(f"  {case.name}: {case.annotators} annotators for {seconds:.0f}s", file=sys.stderr)
+    load_start = os.getloadavg()[0]
+    cpu_before, client_before = sampler.cpu_seconds(), time.process_time()
+    tally, elapsed = drive(port, tokens[:case.annotators], pool_id, seconds, case.think,
+                           int(case.annotators * case.spammer_share))
+    server_cpu = sampler.cpu_seconds() - cpu_before
+    client_cpu = time.process_time() - client_before
+    ws.crowd.close_pool(pool_id)
+    requests = len(tally.next_seconds) + len(tally.submit_seconds)
+    result = {
+        "case": case.name, "annotators": case.annotators,
+        "suite": f"{case.real} real + {case.golden} golden, overlap {case.overlap}"
+                 + (", GOLDEN_SET ban rule" if case.rule else ""),
+        "think_seconds": case.think, "window_seconds": round(elapsed, 1),
+        "pairs": tally.pairs, "answers": tally.answers, "requests": requests,
+        "pairs_per_second": round(tally.pairs / elapsed, 1),
+        "answers_per_second": round(tally.answers / elapsed, 1),
+        "errors": len(tally.errors), "first_errors": tally.errors[:3],
+        "annotators_out_of_tasks": tally.exhausted,
+        "next_ms": {"p50": percentile(tally.next_seconds, 0.5),
+                    "p95": percentile(tally.next_seconds, 0.95),
+                    "p99": percentile(tally.next_seconds, 0.99)},
+        "submit_ms": {"p50": percentile(tally.submit_seconds, 0.5),
+                      "p95": percentile(tally.submit_seconds, 0.95),
+                      "p99": percentile(tally.submit_seconds, 0.99)},
+        "tasks_over_overlap": over_overlap(ws, pool_id),
+        "bans": len(ws.crowd.list_restrictions(pool_id=pool_id)),
+        "server_cpu_seconds": round(server_cpu, 2),
+        "server_cpu_ms_per_request": round(1000 * server_cpu / max(1, requests), 3),
+        "server_cpu_ms_per_pair": round(1000 * server_cpu / max(1, tally.pairs), 3),
+        "client_cpu_ms_per_request": round(1000 * client_cpu / max(1, requests), 3),
+        "server_peak_rss_mb": round(sampler.peak / 2**20, 1),
+        "load_average_1m": [round(load_start, 1), round(os.getloadavg()[0], 1)],
+    }
+    if case.think:
+        cycle = case.think + sum(tally.next_seconds + tally.submit_seconds) / max(1, requests) * 2
+        result["offered_pairs_per_second"] = round(case.annotators / cycle, 1)
+    print(f"    {result['pairs_per_second']} pairs/s, next p99 {result['next_ms']['p99']} ms, "
+          f"submit p99 {result['submit_ms']['p99']} ms, "
+          f"{result['server_cpu_ms_per_request']} ms CPU/request, "
+          f"{result['errors']} errors, {result['tasks_over_overlap']} over overlap",
+          file=sys.stderr)
+    return result
+
+
+def label_studio_peer() -> dict:
+    """Label Studio beside us when it is installed; otherwise a note saying how to add it."""
+    if shutil.which("label-studio") is None:
+        return {"peer": "Label Studio", "skipped": "label-studio is not installed here; "
+                "`pip install label-studio` in this environment to run it as the peer"}
+    return {"peer": "Label Studio", "skipped": "installed, but this script does not drive it "
+            "yet: the figures in the issue (0.96 pairs/s at K = 50) came from a separate run"}
+
+
+# -- main ---------------------------------------------------------------------------------------
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--tasks", type=int, default=1_000_000)
-    parser.add_argument("--annotators", type=int, default=200)
-    parser.add_argument("--seconds", type=float, default=60.0, help="measurement window")
+    parser.add_argument("--tasks", type=int, default=100_000, help="real tasks per pool")
+    parser.add_argument("--seconds", type=float, default=20.0, help="window per case")
+    parser.add_argument("--cases", default=",".join(CASES))
     parser.add_argument("--server-workers", type=int, default=1,
                         help="server processes (crowdline serve --workers)")
-    parser.add_argument("--sqlite", action="store_true", help="use SQLite even if PostgreSQL "
-                                                              "binaries are installed")
+    backend = parser.add_mutually_exclusive_group()
+    backend.add_argument("--sqlite", action="store_true", help="SQLite (the default)")
+    backend.add_argument("--postgres", action="store_true", help="a throw-away PostgreSQL")
+    parser.add_argument("--peer-label-studio", action="store_true",
+                        help="also run Label Studio as the peer when it is installed")
+    parser.add_argument("--label", default="crowdline", help="name of this run in the results")
+    parser.add_argument("--no-save", action="store_true")
     args = parser.parse_args()
+    cases = [case_of(name) for name in args.cases.split(",") if name]
 
     # SIGTERM unwinds like Ctrl-C, so the servers started here are stopped
     signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))
-    root = Path(tempfile.mkdtemp(prefix="serve-bench-", dir="/var/tmp"))
+    root = Path(tempfile.mkdtemp(prefix="crowdline-perfserve-bench-", dir="/var/tmp"))
     postgres = None
-    if not args.sqlite and find_pg_bin() is not None:
+    if args.postgres:
+        if find_pg_bin() is None:
+            raise SystemExit("PostgreSQL binaries are not installed; run without --postgres")
         # its own folder: the postgres user cannot enter our private temporary folder
-        postgres = PostgresServer(Path(tempfile.mkdtemp(prefix="serve-bench-pg-",
+        postgres = PostgresServer(Path(tempfile.mkdtemp(prefix="crowdline-perfserve-pg-",
                                                         dir="/var/tmp"))).start()
         database_url = postgres.create_database("bench")
     else:
         database_url = f"sqlite:///{root / 'ws' / 'crowdline.db'}"
-    backend = "postgresql" if postgres else "sqlite"
+    backend_name = "postgresql" if postgres else "sqlite"
     env = {k: v for k, v in os.environ.items() if not k.startswith("CROWDLINE_")}
     env.update(CROWDLINE_HOME=str(root / "ws"), CROWDLINE_DATABASE_URL=database_url)
     server = None
+    runs = []
     try:
         ws = Workspace.init(root / "ws", database_url=database_url)
-        print(f"building a pool of {args.tasks:,} tasks on {backend}", file=sys.stderr)
-        pool_id, upload_seconds = build_pool(ws, args.tasks)
-        workers = invite_simulated_workers(ws.crowd, make_profiles(args.annotators, seed=3),
-                                           seed=3)
+        annotators = max(case.annotators for case in cases)
+        tokens = [ws.crowd.invite_worker(f"annotator {i}")[1] for i in range(annotators)]
         port = free_port()
         server = subprocess.Popen(
             [sys.executable, "-m", "crowdline.cli.main", "serve", "--port", str(port),
@@ -144,48 +406,15 @@ def main() -> None:
             env=env, stdout=subprocess.DEVNULL)
         if not wait_for_port(port, timeout=60):
             raise SystemExit("the server did not start")
-        url = f"http://127.0.0.1:{port}"
-        for _ in range(120):  # with --server-workers the processes start after the socket
-            try:
-                httpx.get(f"{url}/healthz", timeout=60).raise_for_status()
-                break
-            except httpx.TransportError:
-                time.sleep(0.5)
-        sampler = RssSampler(server.pid)
+        time.sleep(2 if args.server_workers > 1 else 0.5)
+        sampler = Sampler(server.pid)
         sampler.start()
-        server_processes = [psutil.Process(server.pid),
-                            *psutil.Process(server.pid).children(recursive=True)]
-        idle_rss = sum(p.memory_info().rss for p in server_processes)
-        print(f"{args.annotators} annotators for {args.seconds:.0f}s against {url}",
+        idle_rss = sum(p.memory_info().rss for p in sampler.members())
+        print(f"{backend_name}, {args.server_workers} server process(es), port {port}",
               file=sys.stderr)
-        load_at_start = os.getloadavg()[0]
-        report = HttpRunner(url, workers, truth, timeout=120).run(
-            pool_id, deadline_seconds=args.seconds)
+        for case in cases:
+            runs.append(run_case(ws, case, port, tokens, args.tasks, args.seconds, sampler))
         sampler.stop.set()
-        sampler.join()
-        bans = len(ws.crowd.list_restrictions(pool_id=pool_id))
-        result = {
-            "benchmark": "annotator HTTP API under concurrent simulated annotators",
-            "machine": {"python": platform.python_version(), "cpus": os.cpu_count(),
-                        # other work on the box slows every figure here
-                        "load_average_1m_at_start": round(load_at_start, 1),
-                        "load_average_1m_at_end": round(os.getloadavg()[0], 1)},
-            "backend": backend, "tasks": args.tasks, "annotators": args.annotators,
-            "server": f"crowdline serve --workers {args.server_workers} (uvicorn)",
-            "upload_seconds": round(upload_seconds, 1),
-            "upload_tasks_per_second": round(args.tasks / upload_seconds),
-            "window_seconds": round(report.elapsed_seconds, 1),
-            "suites": report.suites, "answers": report.answers, "skipped": report.skipped,
-            "errors": len(report.errors), "first_errors": report.errors[:3],
-            "suites_per_second": round(report.suites / report.elapsed_seconds, 1),
-            "fetch_p50_ms": round(1000 * statistics.median(report.fetch_seconds), 1),
-            "fetch_p99_ms": round(1000 * percentile(report.fetch_seconds, 0.99), 1),
-            "submit_p50_ms": round(1000 * statistics.median(report.submit_seconds), 1),
-            "submit_p99_ms": round(1000 * percentile(report.submit_seconds, 0.99), 1),
-            "server_idle_rss_mb": round(idle_rss / 2**20, 1),
-            "server_peak_rss_mb": round(sampler.peak / 2**20, 1),
-            "bans": bans,
-        }
         ws.close()
     finally:
         if server is not None:
@@ -195,19 +424,36 @@ def main() -> None:
             postgres.stop()
             shutil.rmtree(postgres.root, ignore_errors=True)
         shutil.rmtree(root, ignore_errors=True)
-    save(result)
+    result = {
+        "label": args.label, "backend": backend_name,
+        "server": f"crowdline serve --workers {args.server_workers}",
+        "machine": {"python": platform.python_version(), "cpus": os.cpu_count(),
+                    "note": "shared 2-core box: absolute rates depend on the other load; "
+                            "server CPU ms per request does not"},
+        "tasks_per_pool": args.tasks, "server_idle_rss_mb": round(idle_rss / 2**20, 1),
+        "cases": runs,
+    }
+    if args.peer_label_studio:
+        result["peer"] = label_studio_peer()
+    if not args.no_save:
+        save(result)
     print(json.dumps(result, indent=2))
 
 
 def save(result: dict) -> None:
-    """Keep one run per configuration (back-end, tasks, annotators, server processes)."""
+    """Keep one entry per (label, back-end, server processes); a new run replaces its cases."""
     def config(run: dict) -> tuple:
-        return run["backend"], run["tasks"], run["annotators"], run["server"]
+        return run.get("label"), run.get("backend"), run.get("server")
 
     runs = []
     if RESULTS.exists():
-        runs = [run for run in json.loads(RESULTS.read_text()).get("runs", [])
-                if config(run) != config(result)]
+        runs = json.loads(RESULTS.read_text()).get("runs", [])
+    for run in runs:
+        if config(run) == config(result):
+            kept = [c for c in run.get("cases", [])
+                    if c["case"] not in {new["case"] for new in result["cases"]}]
+            result["cases"] = kept + result["cases"]
+    runs = [run for run in runs if config(run) != config(result)]
     RESULTS.parent.mkdir(parents=True, exist_ok=True)
     RESULTS.write_text(json.dumps({"runs": [*runs, result]}, indent=2) + "\n")
 

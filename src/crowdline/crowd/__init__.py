@@ -32,6 +32,7 @@ from crowdline.crowd import (
     workers,
 )
 from crowdline.crowd import tasks as tasks_module
+from crowdline.crowd.facts import FactsCache
 from crowdline.crowd.models import (
     AnnotatorAssignment,
     Assignment,
@@ -48,7 +49,7 @@ from crowdline.crowd.models import (
     WorkerSkill,
     now,
 )
-from crowdline.crowd.transactions import key, read, write
+from crowdline.crowd.transactions import key, read, write, write_async
 from crowdline.errors import WorkerNotFound
 
 if TYPE_CHECKING:
@@ -81,6 +82,7 @@ class Crowd:
         self.engine = engine
         self.store = store
         self.clock = clock or now
+        self.cache = FactsCache()  # per-worker facts and parsed pools (crowd/facts.py)
 
     # -- requesters ------------------------------------------------------------------------
     def create_requester_token(self, name: str = "default") -> str:
@@ -231,14 +233,30 @@ class Crowd:
                            pool_id: str | None = None) -> AnnotatorAssignment | None:
         worker_key = key(worker_id, WorkerNotFound, "worker")
         return write(self.engine, lambda c: issuing.request_assignment(
-            c, worker_key, pool_id, self.clock()))
+            c, worker_key, pool_id, self.clock(), self.cache))
 
     def submit_assignment(self, worker_id: str, assignment_id: str,
                           solutions: list[dict[str, Any]], *,
                           idempotency_key: str | None = None) -> SubmitResult:
         worker_key = key(worker_id, WorkerNotFound, "worker")
         return write(self.engine, lambda c: issuing.submit(
-            c, worker_key, assignment_id, solutions, idempotency_key, self.clock()))
+            c, worker_key, assignment_id, solutions, idempotency_key, self.clock(), self.cache))
+
+    async def request_assignment_async(self, worker_id: str, pool_id: str | None = None
+                                       ) -> AnnotatorAssignment | None:
+        """``request_assignment`` for an event loop (the server): on SQLite it waits for the
+        group-committing writer without holding a thread."""
+        worker_key = key(worker_id, WorkerNotFound, "worker")
+        return await write_async(self.engine, lambda c: issuing.request_assignment(
+            c, worker_key, pool_id, self.clock(), self.cache))
+
+    async def submit_assignment_async(self, worker_id: str, assignment_id: str,
+                                      solutions: list[dict[str, Any]], *,
+                                      idempotency_key: str | None = None) -> SubmitResult:
+        """``submit_assignment`` for an event loop; returns after the answer is committed."""
+        worker_key = key(worker_id, WorkerNotFound, "worker")
+        return await write_async(self.engine, lambda c: issuing.submit(
+            c, worker_key, assignment_id, solutions, idempotency_key, self.clock(), self.cache))
 
     def skip_assignment(self, worker_id: str, assignment_id: str) -> Assignment:
         worker_key = key(worker_id, WorkerNotFound, "worker")

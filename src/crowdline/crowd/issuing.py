@@ -18,8 +18,9 @@ import sqlalchemy as sa
 
 from crowdline.crowd import quality, training
 from crowdline.crowd import tables as t
+from crowdline.crowd.facts import FactsCache, Pooled, WorkerFacts, touch_worker
 from crowdline.crowd.filters import filter_matches, worker_facts
-from crowdline.crowd.lifecycle import set_assignment_status
+from crowdline.crowd.lifecycle import set_assignment_status, submit_suite
 from crowdline.crowd.models import (
     AnnotatorAssignment,
     Assignment,
@@ -29,10 +30,11 @@ from crowdline.crowd.models import (
     utc,
 )
 from crowdline.crowd.pools import _pool
-from crowdline.crowd.projects import get_project, instructions_html, labels_of
+from crowdline.crowd.projects import get_project, labels_of
 from crowdline.crowd.tasks import check_output, get_tasks, is_correct, label_of, output_field
 from crowdline.crowd.transactions import key, missing
-from crowdline.crowd.workers import is_restricted, skill_values
+from crowdline.crowd.workers import skill_values
+from crowdline.database.driver import Driver
 from crowdline.errors import (
     AssignmentExpired,
     AssignmentNotActive,
@@ -47,141 +49,184 @@ from crowdline.errors import (
 EXPIRE_BATCH = 200
 
 
-def _lock_worker(conn: sa.Connection, worker_key: int) -> None:
-    # Serialises one worker's requests (two browser tabs) on PostgreSQL; SQLite already
-    # serialises every writer with BEGIN IMMEDIATE.
-    row = conn.execute(sa.select(t.workers.c.id).where(t.workers.c.id == worker_key)
-                       .with_for_update()).first()
+_LOCK_WORKER = "SELECT revision FROM crowd_workers WHERE id = :w"
+_OVERDUE = ("SELECT id FROM crowd_assignments WHERE status = 'ACTIVE' AND expires_at <= :now "
+            "LIMIT 1")
+_ACTIVE = ("SELECT id, task_ids, expires_at FROM crowd_assignments WHERE worker_id = :w "
+           "AND pool_id = :p AND status = 'ACTIVE' AND expires_at > :now ORDER BY id LIMIT 1")
+# unseen: no crowd_answers row of this worker for the task (its primary key is the guard)
+_UNSEEN = ("FROM crowd_tasks t WHERE pool_id = :p AND kind = :kind AND available = :yes "
+           "AND NOT EXISTS (SELECT 1 FROM crowd_answers a WHERE a.task_id = t.id "
+           "AND a.worker_id = :w) ORDER BY id LIMIT :n")
+_PICK = "SELECT id, input_values " + _UNSEEN
+# One statement takes the slots: the guard issued < overlap is in the UPDATE itself.
+_CLAIM = ("UPDATE crowd_tasks SET issued = issued + 1, "
+          "available = (overlap IS NULL OR issued + 1 < overlap) "
+          "WHERE id IN (SELECT id {unseen}{lock}) AND (overlap IS NULL OR issued < overlap) "
+          "RETURNING id, input_values")
+_INSERT_SUITE = ("INSERT INTO crowd_assignments (pool_id, worker_id, status, task_ids, "
+                 "solutions, reward, mixed, created, expires_at) VALUES (:p, :w, 'ACTIVE', "
+                 ":task_ids, NULL, :reward, :yes, :now, :expires) RETURNING id")
+
+
+def _insert_answers_sql(count: int) -> str:
+    rows = ", ".join(f"(:t{i}, :w, :a, :p, :k{i})" for i in range(count))
+    return f"INSERT INTO crowd_answers (task_id, worker_id, assignment_id, pool_id, kind) " \
+           f"VALUES {rows}"
+
+
+def _lock_worker(d: Driver, worker_key: int) -> int:
+    """Lock the worker's row (one worker's requests, e.g. two tabs, queue on PostgreSQL;
+    SQLite serialises every writer anyway) and return its facts' revision."""
+    row = d.one(_LOCK_WORKER if d.sqlite else _LOCK_WORKER + " FOR UPDATE", {"w": worker_key})
     if row is None:
         raise missing(WorkerNotFound, "worker", worker_key)
+    return int(row[0])
 
 
-def _unseen(worker_key: int) -> sa.ColumnElement[bool]:
-    a = t.answers.c
-    return ~sa.exists().where(a.task_id == t.tasks.c.id, a.worker_id == worker_key)
-
-
-def _claim_real(conn: sa.Connection, pool_key: int, worker_key: int, count: int) -> list[int]:
-    c = t.tasks.c
-    query = (sa.select(c.id).where(c.pool_id == pool_key, c.kind == "REAL",
-                                   c.available == sa.true(), _unseen(worker_key))
-             .order_by(c.id).limit(count))
-    candidates = conn.execute(query.with_for_update(skip_locked=True, of=t.tasks)).scalars().all()
+def _claim_real(d: Driver, pool_key: int, worker_key: int,
+                count: int) -> list[tuple[int, Any]]:
+    params = {"p": pool_key, "kind": "REAL", "yes": True, "w": worker_key, "n": count}
+    if d.sqlite:
+        return sorted(d.all(_CLAIM.format(unseen=_UNSEEN, lock=""), params))
+    claimed = d.all(_CLAIM.format(unseen=_UNSEEN, lock=" FOR UPDATE SKIP LOCKED"), params)
     for _ in range(2):
-        if candidates or conn.dialect.name != "postgresql":
+        if claimed:
             break
         # Every free task may be locked by other requests for a moment: wait for them rather
         # than tell this worker there is nothing left (we hold no task lock, so no deadlock).
-        candidates = conn.execute(query.with_for_update(of=t.tasks)).scalars().all()
-    if not candidates:
-        return []
-    # The guard is in the UPDATE itself: a slot is taken only while issued < overlap.
-    claimed = conn.execute(t.tasks.update().where(
-        c.id.in_(candidates), sa.or_(c.overlap.is_(None), c.issued < c.overlap)).values(
-        issued=c.issued + 1, available=sa.or_(c.overlap.is_(None), c.issued + 1 < c.overlap))
-        .returning(c.id)).scalars().all()
+        claimed = d.all(_CLAIM.format(unseen=_UNSEEN, lock=" FOR UPDATE"), params)
     return sorted(claimed)
 
 
-def _pick_unseen(conn: sa.Connection, pool_key: int, kind: str, worker_key: int, count: int,
-                 *, shuffle: bool) -> list[int]:
-    c = t.tasks.c
+def _pick_unseen(d: Driver, pool_key: int, kind: str, worker_key: int, count: int,
+                 *, shuffle: bool) -> list[tuple[int, Any]]:
     window = count * 4 if shuffle else count
     # control and training tasks are always available: the condition lets the index
     # (pool, kind, available, id) give them in id order without a sort
-    found = conn.execute(sa.select(c.id).where(c.pool_id == pool_key, c.kind == kind,
-                                               c.available == sa.true(), _unseen(worker_key))
-                         .order_by(c.id).limit(window)).scalars().all()
+    found = d.all(_PICK, {"p": pool_key, "kind": kind, "yes": True, "w": worker_key,
+                          "n": window})
     return random.sample(found, min(count, len(found))) if shuffle else list(found)
 
 
-def _annotator_view(conn: sa.Connection, row: Any, pool: Pool,
-                    project: Project) -> AnnotatorAssignment:
-    tasks = get_tasks(conn, row.task_ids)
+def _view(pooled: Pooled, assignment_key: int, expires_at: dt.datetime,
+          tasks: list[tuple[int, Any]]) -> AnnotatorAssignment:
+    pool, project = pooled.pool, pooled.project
     return AnnotatorAssignment(
-        id=str(row.id), pool_id=pool.id, project_id=project.id,
-        public_name=project.public_name, instructions_html=instructions_html(project),
-        output_spec=project.task_spec["output_spec"], labels=labels_of(project.task_spec),
-        is_training=pool.type == "TRAINING", expires_at=utc(row.expires_at),
+        id=str(assignment_key), pool_id=pool.id, project_id=project.id,
+        public_name=project.public_name, instructions_html=pooled.instructions_html,
+        output_spec=project.task_spec["output_spec"], labels=pooled.labels,
+        is_training=pool.type == "TRAINING", expires_at=expires_at,
         # only id and input values: known solutions and hints never leave through here
-        tasks=[{"id": str(k), "input_values": tasks[k].input_values} for k in row.task_ids])
+        tasks=[{"id": str(k), "input_values": Driver.load_json(values)}
+               for k, values in tasks])
 
 
-def _issue(conn: sa.Connection, pool: Pool, worker_key: int,
-           when: dt.datetime) -> list[tuple[int, str]] | None:
+def _issue(conn: sa.Connection, d: Driver, pool: Pool,
+           worker_key: int) -> list[tuple[int, str, Any]] | None:
+    """The suite for this worker: [(task key, kind, input values)], or None."""
     mixer, pool_key = pool.mixer_config, int(pool.id)
     if pool.type == "TRAINING":
-        picked = _pick_unseen(conn, pool_key, "TRAINING", worker_key,
+        picked = _pick_unseen(d, pool_key, "TRAINING", worker_key,
                               mixer["training_tasks_count"], shuffle=True)
-        return [(k, "TRAINING") for k in picked] or None
+        return [(k, "TRAINING", v) for k, v in picked] or None
     golden_count = mixer.get("golden_tasks_count", 0)
-    golden = (_pick_unseen(conn, pool_key, "GOLDEN", worker_key, golden_count, shuffle=True)
+    golden = (_pick_unseen(d, pool_key, "GOLDEN", worker_key, golden_count, shuffle=True)
               if golden_count else [])
     if len(golden) < mixer.get("min_golden_tasks_count", golden_count):
         return None  # each control task reaches a worker once: this worker has seen them all
     real_count = mixer.get("real_tasks_count", 0)
-    real = _claim_real(conn, pool_key, worker_key, real_count) if real_count else []
+    real = _claim_real(d, pool_key, worker_key, real_count) if real_count else []
     if real_count and len(real) < max(1, mixer.get("min_real_tasks_count", 1)):
         if real:  # not enough for a suite: give the claimed slots back
             c = t.tasks.c
-            conn.execute(t.tasks.update().where(c.id.in_(real)).values(
+            conn.execute(t.tasks.update().where(c.id.in_([k for k, _ in real])).values(
                 issued=c.issued - 1, available=sa.true()))
         return None
-    suite = [(k, "REAL") for k in real] + [(k, "GOLDEN") for k in golden]
+    suite = [(k, "REAL", v) for k, v in real] + [(k, "GOLDEN", v) for k, v in golden]
     if mixer.get("shuffle_tasks_in_task_suite", True):
         random.shuffle(suite)
     return suite
 
 
+def admits(conn: sa.Connection, pooled: Pooled, worker_key: int, facts: WorkerFacts,
+           when: dt.datetime) -> bool:
+    """Whether this worker may get suites of this pool now: the one place for admission
+    checks (pool open, bans, filters, training). Facts come from the per-worker cache."""
+    pool = pooled.pool
+    if pool.status != "OPEN" or (pool.will_expire is not None and pool.will_expire <= when):
+        return False  # Toloka stops issuing once a pool's will_expire has passed
+    if facts.restricted(int(pool.id), int(pool.project_id), when):
+        return False
+    if pool.filter:  # skills, profile and computed fields (crowd/filters.py), cached
+        filter_facts = facts.extra.get("filter")
+        if filter_facts is None:
+            filter_facts = facts.extra["filter"] = worker_facts(conn, worker_key)
+        if not filter_matches(pool.filter, filter_facts):
+            return False
+    if pool.type == "TRAINING":
+        completed, _ = _training_status(conn, facts, int(pool.id), worker_key)
+        return not completed  # done with this training (passed or not): no more suites
+    requirement = pool.training_requirement or {}
+    if requirement.get("training_pool_id") is not None:
+        try:
+            training_key = int(requirement["training_pool_id"])
+        except (TypeError, ValueError):
+            return False
+        completed, score = _training_status(conn, facts, training_key, worker_key)
+        passing = float(requirement.get("training_passing_skill_value") or 0)
+        return completed and score is not None and score >= passing
+    return True
+
+
+def _training_status(conn: sa.Connection, facts: WorkerFacts, training_key: int,
+                     worker_key: int) -> tuple[bool, float | None]:
+    status = facts.training.get(training_key)
+    if status is None:  # a training submit changes the worker's revision: a new facts object
+        status = (training.has_completed(conn, training_key, worker_key),
+                  training.score(conn, training_key, worker_key))
+        facts.training[training_key] = status
+    return status
+
+
 def request_assignment(conn: sa.Connection, worker_key: int, pool_id: str | None,
-                       when: dt.datetime) -> AnnotatorAssignment | None:
-    _lock_worker(conn, worker_key)
-    expire_overdue(conn, when, limit=EXPIRE_BATCH)
-    query = sa.select(t.pools)
-    if pool_id is not None:
-        query = query.where(t.pools.c.id == key(pool_id, PoolNotFound, "pool"))
-    else:
-        query = query.where(t.pools.c.status == "OPEN").order_by(
-            t.pools.c.priority.desc(), t.pools.c.id)
-    rows = conn.execute(query).all()
-    if pool_id is not None and not rows:
+                       when: dt.datetime, cache: FactsCache | None = None
+                       ) -> AnnotatorAssignment | None:
+    d = Driver(conn)
+    cache = cache or FactsCache()
+    revision = _lock_worker(d, worker_key)
+    if d.one(_OVERDUE, {"now": d.ts(when)}) is not None:
+        expire_overdue(conn, when, limit=EXPIRE_BATCH)
+    pool_key = None if pool_id is None else key(pool_id, PoolNotFound, "pool")
+    candidates = cache.pools(d, pool_key)
+    if pool_key is not None and not candidates:
         raise missing(PoolNotFound, "pool", pool_id)
-    facts: dict[str, Any] | None = None
-    for row in rows:
-        pool = _pool(row)
-        if pool.status != "OPEN" or (pool.will_expire is not None and pool.will_expire <= when):
-            continue  # Toloka stops issuing once a pool's will_expire has passed
-        if is_restricted(conn, worker_key, row.id, row.project_id, when):
+    facts = cache.worker(d, worker_key, revision)
+    for pooled in candidates:
+        if not admits(conn, pooled, worker_key, facts, when):
             continue
-        if pool.filter:
-            facts = worker_facts(conn, worker_key) if facts is None else facts
-            if not filter_matches(pool.filter, facts):
-                continue
-        if pool.type == "REGULAR" and not training.admits(conn, pool, worker_key):
-            continue
-        if pool.type == "TRAINING" and training.has_completed(conn, row.id, worker_key):
-            continue  # done with this training (passed or not): no more of its suites
-        project = get_project(conn, pool.project_id)
-        s = t.assignments.c
-        active = conn.execute(sa.select(t.assignments).where(
-            s.worker_id == worker_key, s.pool_id == row.id, s.status == "ACTIVE",
-            s.expires_at > when).order_by(s.id).limit(1)).first()
+        pool = pooled.pool
+        pool_key = int(pool.id)
+        active = d.one(_ACTIVE, {"w": worker_key, "p": pool_key, "now": d.ts(when)})
         if active is not None:  # a reload gets the same suite back
-            return _annotator_view(conn, active, pool, project)
-        suite = _issue(conn, pool, worker_key, when)
+            task_keys = d.load_json(active[1])
+            tasks = get_tasks(conn, task_keys)
+            return _view(pooled, active[0], d.load_ts(active[2]),
+                         [(k, tasks[k].input_values) for k in task_keys])
+        suite = _issue(conn, d, pool, worker_key)
         if not suite:
             continue
         expires_at = when + dt.timedelta(seconds=pool.assignment_max_duration_seconds)
-        task_ids = [k for k, _ in suite]
-        assignment_key = conn.execute(t.assignments.insert().values(
-            pool_id=row.id, worker_id=worker_key, status="ACTIVE", task_ids=task_ids,
-            solutions=None, reward=0.0 if pool.type == "TRAINING" else pool.reward_per_assignment,
-            mixed=True, created=when, expires_at=expires_at)).inserted_primary_key[0]
-        conn.execute(t.answers.insert(), [
-            {"task_id": k, "worker_id": worker_key, "assignment_id": assignment_key,
-             "pool_id": row.id, "kind": kind} for k, kind in suite])
-        created = SimpleNamespace(id=assignment_key, task_ids=task_ids, expires_at=expires_at)
-        return _annotator_view(conn, created, pool, project)
+        task_keys = [k for k, _, _ in suite]
+        assignment_key = d.one(_INSERT_SUITE, {
+            "p": pool_key, "w": worker_key, "task_ids": d.json(task_keys),
+            "reward": 0.0 if pool.type == "TRAINING" else pool.reward_per_assignment,
+            "yes": True, "now": d.ts(when), "expires": d.ts(expires_at)})[0]
+        answers: dict[str, Any] = {"w": worker_key, "a": assignment_key, "p": pool_key}
+        for i, (k, kind, _) in enumerate(suite):
+            answers[f"t{i}"], answers[f"k{i}"] = k, kind
+        d.run(_insert_answers_sql(len(suite)), answers)
+        return _view(pooled, assignment_key, expires_at, [(k, v) for k, _, v in suite])
     return None
 
 
@@ -213,16 +258,37 @@ def _context(conn: sa.Connection, pool: Pool, project: Project,
                            lambda values: label_of(field, values))
 
 
+_LOCK_SUITE = ("SELECT id, pool_id, worker_id, status, task_ids, expires_at, idempotency_key, "
+               "submit_result FROM crowd_assignments WHERE id = :id")
+_SUBMITTED_TASKS = ("SELECT id, kind, known_solutions, overlap, message_on_unknown_solution "
+                    "FROM crowd_tasks WHERE id IN ({keys})")
+_RECORD_ANSWER = ("UPDATE crowd_answers SET output_values = :out, correct = :ok, "
+                  "submitted = :now WHERE task_id = :t AND worker_id = :w")
+
+
+def _lock_suite(d: Driver, assignment_id: str) -> SimpleNamespace:
+    row = d.one(_LOCK_SUITE if d.sqlite else _LOCK_SUITE + " FOR UPDATE",
+                {"id": key(assignment_id, AssignmentNotFound, "assignment")})
+    if row is None:
+        raise missing(AssignmentNotFound, "assignment", assignment_id)
+    return SimpleNamespace(
+        id=row[0], pool_id=row[1], worker_id=row[2], status=row[3],
+        task_ids=d.load_json(row[4]), expires_at=d.load_ts(row[5]), idempotency_key=row[6],
+        submit_result=d.load_json(row[7]))
+
+
 def submit(conn: sa.Connection, worker_key: int, assignment_id: str,
            solutions: list[dict[str, Any]], idempotency_key: str | None,
-           when: dt.datetime) -> SubmitResult:
-    row = _lock_assignment(conn, assignment_id)
+           when: dt.datetime, cache: FactsCache | None = None) -> SubmitResult:
+    d = Driver(conn)
+    cache = cache or FactsCache()
+    row = _lock_suite(d, assignment_id)
     if (row.worker_id == worker_key and row.status != "ACTIVE" and idempotency_key
             and row.idempotency_key == idempotency_key and row.submit_result):
         return SubmitResult(**row.submit_result)  # a retry of a submit that went through
     _own_active(row, worker_key, when)
-    pool = _pool(conn.execute(sa.select(t.pools).where(t.pools.c.id == row.pool_id)).one())
-    project = get_project(conn, pool.project_id)
+    pooled = cache.pools(d, row.pool_id)[0]
+    pool, project = pooled.pool, pooled.project
     if not isinstance(solutions, list) or len(solutions) != len(row.task_ids):
         raise InvalidInput(f"assignment {row.id} has {len(row.task_ids)} tasks; send one "
                            f"solution per task, in task order",
@@ -230,15 +296,18 @@ def submit(conn: sa.Connection, worker_key: int, assignment_id: str,
     outputs = [check_output(project, (s or {}).get("output_values") if isinstance(s, dict)
                             else None, f"solutions[{i}].output_values")
                for i, s in enumerate(solutions)]
-    tasks = get_tasks(conn, row.task_ids)
+    keys = sorted(set(row.task_ids))
+    tasks = {r[0]: SimpleNamespace(id=r[0], kind=r[1], known_solutions=d.load_json(r[2]),
+                                   overlap=r[3], message_on_unknown_solution=r[4])
+             for r in d.all(_SUBMITTED_TASKS.format(
+                 keys=", ".join(f":k{i}" for i in range(len(keys)))),
+                 {f"k{i}": k for i, k in enumerate(keys)})}
     field, _ = output_field(project)
     correct = [is_correct(field, out, tasks[k].known_solutions)
                for k, out in zip(row.task_ids, outputs, strict=True)]
-    conn.execute(t.answers.update().where(
-        t.answers.c.task_id == sa.bindparam("task"), t.answers.c.worker_id == worker_key)
-        .values(output_values=sa.bindparam("out"), correct=sa.bindparam("ok"), submitted=when),
-        [{"task": k, "out": out, "ok": ok}
-         for k, out, ok in zip(row.task_ids, outputs, correct, strict=True)])
+    now = d.ts(when)
+    d.many(_RECORD_ANSWER, [{"out": d.json(out), "ok": ok, "now": now, "t": k, "w": worker_key}
+                            for k, out, ok in zip(row.task_ids, outputs, correct, strict=True)])
     is_training = pool.type == "TRAINING"
     status = "ACCEPTED" if pool.auto_accept_solutions or is_training else "SUBMITTED"
     result = SubmitResult(assignment_id=str(row.id), status=status)
@@ -246,12 +315,15 @@ def submit(conn: sa.Connection, worker_key: int, assignment_id: str,
         result.training_feedback = training.feedback(
             [str(k) for k in row.task_ids], correct,
             [tasks[k].message_on_unknown_solution for k in row.task_ids])
-    set_assignment_status(conn, row, status, when, submitted=when,
-                          solutions=[{"output_values": o} for o in outputs],
-                          idempotency_key=idempotency_key, submit_result=result.to_dict())
-    real = sorted(k for k in row.task_ids if tasks[k].kind == "REAL")  # one lock order
-    completed = _completed_tasks(conn, pool, project, {k: tasks[k].overlap for k in real})
-    quality.on_submit(_context(conn, pool, project, when), worker_key, row.id, completed)
+        touch_worker(conn, worker_key)  # training progress is a cached fact
+    submit_suite(d, row, status, when, solutions=[{"output_values": o} for o in outputs],
+                 idempotency_key=idempotency_key, submit_result=result.to_dict())
+    ctx = _context(conn, pool, project, when)
+    completed: list[int] = []
+    if ctx.has("MAJORITY_VOTE") or pool.dynamic_overlap_config:
+        real = sorted(k for k in row.task_ids if tasks[k].kind == "REAL")  # one lock order
+        completed = _completed_tasks(conn, pool, project, {k: tasks[k].overlap for k in real})
+    quality.on_submit(ctx, worker_key, row.id, completed)
     return result
 
 

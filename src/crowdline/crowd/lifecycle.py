@@ -14,6 +14,7 @@ from typing import Any
 import sqlalchemy as sa
 
 from crowdline.crowd import tables as t
+from crowdline.database.driver import Driver
 from crowdline.errors import AssignmentNotActive, Conflict, PoolClosed
 
 POOL_TRANSITIONS: dict[str, frozenset[str]] = {
@@ -114,3 +115,28 @@ def reopen_assignment(conn: sa.Connection, row: Any, expires_at: dt.datetime) ->
                                   hint="fetch it again and retry")
     conn.execute(t.answers.update().where(t.answers.c.assignment_id == row.id).values(
         output_values=None, correct=None, submitted=None))
+
+
+_SUBMIT = ("UPDATE crowd_assignments SET status = :status, submitted = :now, accepted = :accepted, "
+           "solutions = :solutions, idempotency_key = :key, submit_result = :result "
+           "WHERE id = :id AND status = :old")
+
+
+def submit_suite(d: Driver, row: Any, new_status: str, when: dt.datetime, *,
+                 solutions: list[dict[str, Any]], idempotency_key: str | None,
+                 submit_result: dict[str, Any]) -> None:
+    """ACTIVE -> SUBMITTED | ACCEPTED for the (locked) assignment ``row``: the submit's
+    transition as one prepared statement (the serving hot path)."""
+    if new_status not in ("SUBMITTED", "ACCEPTED") or \
+            new_status not in ASSIGNMENT_TRANSITIONS[row.status]:
+        raise AssignmentNotActive(
+            f"assignment {row.id} is {row.status}; it cannot become {new_status}",
+            hint="only ACTIVE suites are submitted")
+    changed = d.run(_SUBMIT, {
+        "status": new_status, "now": d.ts(when),
+        "accepted": d.ts(when) if new_status == "ACCEPTED" else None,
+        "solutions": d.json(solutions), "key": idempotency_key,
+        "result": d.json(submit_result), "id": row.id, "old": row.status})
+    if changed != 1:  # someone else moved it first
+        raise AssignmentNotActive(f"assignment {row.id} changed while this ran",
+                                  hint="fetch it again and retry")

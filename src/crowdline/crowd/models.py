@@ -11,7 +11,7 @@ def iso(value: dt.datetime | None) -> str | None:
     """Toloka's timestamp format: UTC, no offset, milliseconds."""
     if value is None:
         return None
-    if value.tzinfo is None:  # SQLite hands back naive datetimes; they were stored as UTC
+    if value.tzinfo is None:  # a naive time is UTC (the time columns hand back aware ones)
         value = value.replace(tzinfo=dt.UTC)
     return value.astimezone(dt.UTC).replace(tzinfo=None).isoformat(timespec="milliseconds")
 

@@ -18,6 +18,7 @@ import sqlalchemy as sa
 
 from crowdline.crowd import tables as t
 from crowdline.crowd.configs import check_quality_control
+from crowdline.crowd.facts import touch_worker
 from crowdline.crowd.lifecycle import set_assignment_status, set_pool_status
 from crowdline.crowd.models import QcAction, utc
 from crowdline.crowd.transactions import key
@@ -197,12 +198,8 @@ def _submit_time_figures(ctx: Context, worker_key: int,
     rows = ctx.conn.execute(sa.select(s.created, s.submitted).where(
         s.worker_id == worker_key, s.pool_id == ctx.pool_key, s.submitted.is_not(None))
         .order_by(s.id.desc()).limit(history)).all()
-    durations = [(_aware(r.submitted) - _aware(r.created)).total_seconds() for r in rows]
+    durations = [(r.submitted - r.created).total_seconds() for r in rows]
     return submit_time_figures(durations, float(params.get("fast_submit_threshold_seconds", 0)))
-
-
-def _aware(value: dt.datetime) -> dt.datetime:
-    return value.replace(tzinfo=dt.UTC) if value.tzinfo is None else value
 
 
 def _skipped_figures(ctx: Context, worker_key: int, params: dict[str, Any]) -> dict[str, Any]:
@@ -330,6 +327,7 @@ def _restrict(ctx: Context, params: dict[str, Any], figures: dict[str, Any],
         private_comment=params.get("private_comment") or "",
         will_expire=None if seconds is None else ctx.when + dt.timedelta(seconds=seconds),
         created=ctx.when)).inserted_primary_key[0]
+    touch_worker(ctx.conn, worker_key)  # bans are cached per worker revision
     on_restriction(ctx, worker_key)
     return {"restriction_id": str(new_id)}
 
@@ -350,6 +348,7 @@ def _set_skill(ctx: Context, skill_id: Any, value: float, worker_key: int
         ctx.conn.execute(t.worker_skills.update().where(
             c.skill_id == skill_key, c.worker_id == worker_key).values(
             value=value, modified=ctx.when))
+    touch_worker(ctx.conn, worker_key)  # skills are cached per worker revision
     return {"skill_value": value}
 
 

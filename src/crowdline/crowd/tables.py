@@ -10,9 +10,11 @@ from __future__ import annotations
 
 import sqlalchemy as sa
 
+from crowdline.database.types import UtcDateTime
+
 metadata = sa.MetaData()
 
-TZ = sa.DateTime(timezone=True)
+TZ = UtcDateTime()  # aware UTC in and out, on SQLite too
 # 64-bit keys on PostgreSQL; on SQLite an INTEGER primary key is the (64-bit) rowid.
 ID = sa.BigInteger().with_variant(sa.Integer(), "sqlite")
 
@@ -70,6 +72,9 @@ workers = sa.Table(
     sa.Column("token_hash", sa.String(64), nullable=False, unique=True),
     sa.Column("created", TZ, nullable=False),
     sa.Column("profile", sa.JSON, nullable=True),  # Toloka's profile / computed filter fields
+    # a new random value whenever a fact issuing checks changes (restrictions, skills,
+    # training progress): servers cache those facts per worker and revision (crowd/facts.py)
+    sa.Column("revision", sa.BigInteger, nullable=False, server_default="0"),
 )
 
 assignments = sa.Table(

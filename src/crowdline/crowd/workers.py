@@ -14,6 +14,7 @@ from typing import Any
 import sqlalchemy as sa
 
 from crowdline.crowd import tables as t
+from crowdline.crowd.facts import new_revision, touch_worker
 from crowdline.crowd.filters import check_profile
 from crowdline.crowd.models import (
     Requester,
@@ -101,7 +102,7 @@ def set_worker_profile(conn: sa.Connection, worker_id: str, profile: dict[str, A
         raise Conflict(f"worker {worker.id} already has a profile",
                        hint="ask the requester to change it")
     conn.execute(t.workers.update().where(t.workers.c.id == int(worker.id)).values(
-        profile=checked or None))
+        profile=checked or None, revision=new_revision()))  # profiles are cached facts
     return get_worker(conn, worker_id)
 
 
@@ -169,6 +170,7 @@ def set_restriction(conn: sa.Connection, worker_id: str, scope: str, *,
         worker_id=int(worker_key), scope=scope, pool_id=pool_key, project_id=project_key,
         private_comment=private_comment or "", will_expire=will_expire,
         created=created)).inserted_primary_key[0]
+    touch_worker(conn, worker_key)
     return Restriction(id=str(new_id), user_id=worker_key, scope=scope,
                        pool_id=None if pool_key is None else str(pool_key),
                        project_id=None if project_key is None else str(project_key),
@@ -192,9 +194,12 @@ def list_restrictions(conn: sa.Connection, *, worker_id: str | None = None,
 
 def delete_restriction(conn: sa.Connection, restriction_id: str) -> None:
     result = conn.execute(t.restrictions.delete().where(
-        t.restrictions.c.id == key(restriction_id, RestrictionNotFound, "restriction")))
-    if not result.rowcount:
+        t.restrictions.c.id == key(restriction_id, RestrictionNotFound, "restriction"))
+        .returning(t.restrictions.c.worker_id))
+    worker_key = result.scalar()
+    if worker_key is None:
         raise missing(RestrictionNotFound, "restriction", restriction_id)
+    touch_worker(conn, worker_key)
 
 
 def active_restriction_clause(worker_key: int, pool_key: int, project_key: int,
@@ -281,6 +286,7 @@ def set_worker_skill(conn: sa.Connection, worker_id: str, skill_id: str,
         conn.execute(t.worker_skills.insert().values(
             skill_id=skill_key, worker_id=worker_key, value=value, created=stamp,
             modified=stamp))
+    touch_worker(conn, worker_key)
     row = conn.execute(sa.select(t.worker_skills).where(
         c.skill_id == skill_key, c.worker_id == worker_key)).one()
     return _worker_skill(row)

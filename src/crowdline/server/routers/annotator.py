@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import orjson
 from fastapi import APIRouter, Body, Response
 
 from crowdline.server.deps import CrowdDep, WorkerDep
@@ -17,25 +18,34 @@ from crowdline.server.schemas import (
 router = APIRouter(prefix="/api/annotator/v1", tags=["annotator"])
 
 
+# The two hot routes are async: the facade's async calls wait for the database (on SQLite,
+# its one writer thread) without a thread-pool hop, and the answer is encoded once with
+# orjson (the response model documents it; FastAPI does not re-validate a Response).
+
+
+def _json(data: object) -> Response:
+    return Response(orjson.dumps(data), media_type="application/json")
+
+
 @router.post("/assignments/next", response_model=AnnotatorAssignmentPublic,
              responses={204: {"description": "no more tasks for this worker"}},
              summary="Get the next task suite (or the active one again)")
-def next_suite(worker: WorkerDep, crowd: CrowdDep,
-               body: NextSuiteRequest | None = Body(None)) -> object:
-    suite = crowd.request_assignment(worker.id, body.pool_id if body else None)
+async def next_suite(worker: WorkerDep, crowd: CrowdDep,
+                     body: NextSuiteRequest | None = Body(None)) -> Response:
+    suite = await crowd.request_assignment_async(worker.id, body.pool_id if body else None)
     if suite is None:
         return Response(status_code=204)
-    return suite.to_dict()
+    return _json(suite.to_dict())
 
 
 @router.post("/assignments/{assignment_id}/submit", response_model=SubmitResultPublic,
              summary="Submit the solutions of a task suite (committed before the answer)")
-def submit_suite(assignment_id: str, body: SubmitRequest, worker: WorkerDep,
-                 crowd: CrowdDep) -> object:
+async def submit_suite(assignment_id: str, body: SubmitRequest, worker: WorkerDep,
+                       crowd: CrowdDep) -> Response:
     solutions = [s.model_dump() for s in body.solutions]
-    result = crowd.submit_assignment(worker.id, assignment_id, solutions,
-                                     idempotency_key=body.idempotency_key)
-    return result.to_dict()
+    result = await crowd.submit_assignment_async(worker.id, assignment_id, solutions,
+                                                 idempotency_key=body.idempotency_key)
+    return _json(result.to_dict())
 
 
 @router.post("/assignments/{assignment_id}/skip", response_model=AssignmentStatusPublic,
