@@ -230,3 +230,31 @@ def test_instructions_render_markdown_tables_and_keep_html_inert(
     assert "<script>window" not in page
     assert "&lt;script&gt;" in page
     assert 'href="javascript:' not in page  # shown as text, never a link
+
+
+def test_standing_undo_skip_and_insights_on_each_back_end(db_workspace: Any) -> None:
+    """The same SQL on SQLite and PostgreSQL: standing, progress, per-task skip, undo, the
+    dashboard's figures."""
+    crowd = db_workspace.crowd
+    pool = make_pool(crowd, real_tasks=3, golden_tasks=1, golden=1, overlap=2, real=3)
+    ann, _ = crowd.invite_worker("Ann")
+    suite = crowd.request_assignment(ann.id, pool.id)
+    assert suite is not None
+    assert crowd.worker_progress(ann.id, pool.id)["left"] == 3  # 3 tasks x 2 - 3 taken
+    real = [t["id"] for t in suite.tasks if not t["input_values"]["headline"].startswith("g")]
+    assert crowd.skip_tasks(ann.id, suite.id, [real[0]]) == 3
+    result = crowd.submit_assignment(ann.id, suite.id,
+                                     [{"output_values": {"category": LABELS[0]}}] * 3)
+    assert crowd.pool_progress(pool.id)["collected"] == 2
+    assert crowd.undo_window(ann.id, result.assignment_id) is not None
+    undone = crowd.undo_submission(ann.id, result.assignment_id)
+    assert len(undone["solutions"]) == 3
+    assert crowd.pool_progress(pool.id)["collected"] == 0
+    crowd.submit_assignment(ann.id, suite.id, [{"output_values": {"category": LABELS[1]}}] * 3)
+    table = crowd.browse_tasks(pool.id, status="all")
+    assert table["total"] == 4
+    assert crowd.worker_record(ann.id)["pools"][0]["skipped_tasks"] == 1
+    assert crowd.pool_timeline(pool.id, 4)[0]["answers"] >= 1
+    assert crowd.worker_standing(ann.id, pool.id)["state"] in ("finished", "later")
+    crowd.set_restriction(ann.id, "ALL_PROJECTS")
+    assert crowd.worker_standing(ann.id, pool.id)["state"] == "unavailable"

@@ -2,9 +2,9 @@
 
 **Undo.** A suite submitted less than ``UNDO_GRACE_SECONDS`` ago goes back to ACTIVE with its
 answers cleared (``lifecycle.reopen_assignment``), as long as quality control has not counted
-it: no QC action was taken on the worker in that pool since the submit, and none of its real
-tasks reached full overlap with it (the pool's consumers may have read those). Training suites
-cannot be undone: their feedback showed the right answers.
+it (no QC action was taken on the worker in that pool since the submit) and the pool is not
+complete (its consumers may have read the answers). Its tasks keep their overlap slots while
+it is ACTIVE again. Training suites cannot be undone: their feedback showed the right answers.
 
 **Per-task skip** ("unsure"). Tasks the annotator marks move out of their ACTIVE suite into a
 new suite born SKIPPED: their real tasks' overlap slots go back to the queue (another worker
@@ -24,6 +24,7 @@ import sqlalchemy as sa
 from crowdline.crowd import tables as t
 from crowdline.crowd.lifecycle import release_tasks, reopen_assignment
 from crowdline.crowd.models import utc
+from crowdline.crowd.results import is_pool_complete
 from crowdline.crowd.transactions import key, missing
 from crowdline.errors import (
     AssignmentNotActive,
@@ -71,19 +72,8 @@ def _why_not(conn: sa.Connection, row: Any, when: dt.datetime,
         .limit(1)).first()
     if acted is not None:
         return "quality control has already counted this suite"
-    a, s, c = t.answers.c, t.assignments.c, t.tasks.c
-    real = conn.execute(sa.select(a.task_id).where(a.assignment_id == row.id,
-                                                   a.kind == "REAL")).scalars().all()
-    if real:
-        answered = (sa.select(a.task_id, sa.func.count().label("n"))
-                    .join(t.assignments, s.id == a.assignment_id)
-                    .where(a.task_id.in_(sorted(real)), s.status.in_(("SUBMITTED", "ACCEPTED")),
-                           a.submitted.is_not(None))
-                    .group_by(a.task_id).subquery())
-        full = conn.execute(sa.select(c.id).join(answered, answered.c.task_id == c.id).where(
-            c.overlap.is_not(None), answered.c.n >= c.overlap).limit(1)).first()
-        if full is not None:
-            return "a task of this suite is already complete with your answer"
+    if is_pool_complete(conn, str(row.pool_id)):
+        return "the pool is complete: its answers may already be in use"
     return None
 
 
