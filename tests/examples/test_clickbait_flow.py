@@ -54,7 +54,7 @@ def test_flow_labels_retrains_and_reruns_only_the_new_batch(workspace: Workspace
     labels = batch_labels(workspace)
     truth = _batch_rows("batch_1")
     assert sorted(labels["id"]) == sorted(truth["id"])  # every row labeled exactly once
-    assert set(labels["labeled_by"]) == {"human", "model"}
+    assert set(labels["labeled_by"]) == {"simulated", "model"}  # never passed off as human
     merged = labels.merge(truth, on="id")
     accuracy = (merged["label"] == merged["truth"]).mean()
     assert accuracy >= 0.85, accuracy

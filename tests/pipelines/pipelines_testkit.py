@@ -116,3 +116,14 @@ def always_wait(inputs: dict[str, Path], output: Path) -> None:
 
 def always_true(workspace: Any, params: dict[str, Any]) -> bool:
     return True
+
+
+def warn_on_empty(inputs: dict[str, Path], output: Path) -> None:
+    """upper(), plus a warning (not an error) for each empty file."""
+    import warnings
+
+    (folder,) = inputs.values()
+    for path in _files(folder):
+        if not path.read_text():
+            warnings.warn(f"{path.name} is empty", UserWarning, stacklevel=1)
+    upper(inputs, output)

@@ -116,15 +116,17 @@ def _print_report(report: dict, *, title: str) -> None:
     table = Table(title=f"clickbait flow — {title}", show_header=False)
     table.add_column("what", style="bold")
     table.add_column("figure")
+    crowd = "the simulated crowd" if report.get("crowd") == "simulated" else "people"
     rows = [
         ("items labeled", report.get("items")),
-        ("  by people", report.get("labeled_by_people")),
+        (f"  by {crowd}", report.get("labeled_by_people")),
         ("  by the model", report.get("labeled_by_model")),
-        ("  audit sample (model-confident, checked by people)", report.get("audited")),
+        (f"  audit sample (model-confident, checked by {crowd})", report.get("audited")),
         ("judgments used", report.get("judgments")),
-        ("judgments per human item", report.get("judgments_per_human_item")),
+        ("judgments per crowd-labeled item", report.get("judgments_per_human_item")),
         ("label accuracy vs held-out truth", report.get("accuracy")),
-        ("  people's labels", report.get("accuracy_human")),
+        ("  people's labels" if crowd == "people" else "  the simulated crowd's labels",
+         report.get("accuracy_human")),
         ("  model's labels", report.get("accuracy_model")),
         ("model versions", report.get("model_versions")),
     ]

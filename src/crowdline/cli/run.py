@@ -35,6 +35,9 @@ def run(
                f"{report.datums_processed} processed, {report.datums_failed} failed{recovered}")
     for condition, count in sorted(report.waiting.items()):
         typer.echo(f"waiting: {count} datum(s) on {condition}")
+    for warning in report.warnings:
+        typer.secho(f"warning: {warning['pipeline']} (job {warning['job_id'][:8]}): "
+                    f"{warning['message']}", fg="yellow", err=True)
     for failure in report.failures:
         _print_failure(failure)
     if report.jobs_failed:

@@ -7,9 +7,8 @@ import io
 import json
 from collections import Counter
 from collections.abc import Sequence
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-import pandas as pd
 import sqlalchemy as sa
 
 from crowdline.crowd import tables as t
@@ -19,6 +18,9 @@ from crowdline.crowd.projects import get_project
 from crowdline.crowd.tasks import label_of, output_field
 from crowdline.crowd.workers import restricted_workers
 from crowdline.errors import CrowdlineError, InvalidInput, NotFound
+
+if TYPE_CHECKING:
+    import pandas as pd
 
 ANSWER_STATUSES = ("SUBMITTED", "ACCEPTED")
 
@@ -139,6 +141,8 @@ def answers_frame(conn: sa.Connection, pool_id: str, *, include_golden: bool = F
     columns = ["task", "worker", "label", "assignment", "submitted"]
     if include_golden:
         columns += ["is_golden", "golden_label"]
+    import pandas as pd  # only here: listing pools must not pay for pandas
+
     return pd.DataFrame.from_records(records, columns=columns)
 
 

@@ -82,6 +82,8 @@ class RunReport:
     # one entry per failed or recovered datum: pipeline, job_id, datum_id, inputs, error,
     # log_tail, permanent, skipped (True when on_datum_failure: skip_datum let the job go on)
     failures: list[dict[str, Any]] = field(default_factory=list)
+    # what transforms reported with warnings.warn: pipeline, job_id, datum_id, message
+    warnings: list[dict[str, Any]] = field(default_factory=list)
 
     def finished_something(self) -> bool:
         """Did a job start or end, or a datum finish (not merely wake or wait again)?"""
@@ -97,4 +99,5 @@ class RunReport:
         self.datums_woken += other.datums_woken
         self.datums_recovered += other.datums_recovered
         self.failures += other.failures
+        self.warnings += other.warnings
         self.waiting = dict(other.waiting)

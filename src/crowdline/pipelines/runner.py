@@ -266,6 +266,9 @@ class JobRunner:
             report.datums_processed += state == DatumState.SUCCESS
             report.datums_failed += state == DatumState.FAILED
             report.datums_recovered += state == DatumState.RECOVERED
+            report.warnings += [{"pipeline": job.pipeline, "job_id": job.id,
+                                 "datum_id": result.datum_id, "message": message}
+                                for message in result.warnings]
             if state in (DatumState.FAILED, DatumState.RECOVERED):
                 report.failures.append(failures.failure_summary(
                     job, result, self._parts(job, result), skipped=skip))

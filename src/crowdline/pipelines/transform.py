@@ -20,6 +20,7 @@ import tempfile
 import threading
 import time
 import traceback
+import warnings
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -114,6 +115,7 @@ class DatumResult:
     wait_condition: str = ""
     wait_params: dict[str, Any] = field(default_factory=dict)
     permanent: bool = False  # failed on invalid input: retrying cannot help
+    warnings: list[str] = field(default_factory=list)  # warnings.warn() of a Python transform
 
 
 _workspaces: dict[str, Any] = {}
@@ -193,7 +195,8 @@ def _run_one(workspace: Any, settings: dict[str, Any], task: DatumTask,
             inputs, output = scratch.prepare([part["name"] for part in task.parts])
             _materialise(workspace, task, inputs)
             if task.transform.get("python"):
-                _call_python(task.transform["python"], task, context, (inputs, output), log)
+                result.warnings = _call_python(task.transform["python"], task, context,
+                                               (inputs, output), log)
             else:
                 _call_cmd(task, scratch.root, inputs, output, log)
         except WaitFor as wait:
@@ -326,15 +329,23 @@ def _environment(values: dict[str, str]) -> Iterator[None]:
 
 
 def _call_python(reference: str, task: DatumTask, context: DatumContext,
-                 arguments: tuple[Any, ...], log: io.StringIO) -> None:
+                 arguments: tuple[Any, ...], log: io.StringIO) -> list[str]:
+    """Call the transform; what it reports with ``warnings.warn`` is returned (and logged)
+    so that `crowdline run` can show it."""
     function = load_callable(reference)
     token = _current.set(context)
     try:
         with (_environment(task.env), contextlib.redirect_stdout(log),
-              contextlib.redirect_stderr(log), _time_limit(task.timeout)):
+              contextlib.redirect_stderr(log), _time_limit(task.timeout),
+              warnings.catch_warnings(record=True) as caught):
+            warnings.simplefilter("always", UserWarning)
             function(*arguments)
     finally:
         _current.reset(token)
+    said = [str(w.message) for w in caught if issubclass(w.category, UserWarning)]
+    for message in said:
+        log.write(f"warning: {message}\n")
+    return said
 
 
 def _call_cmd(task: DatumTask, root: Path, inputs: dict[str, Path], output: Path,

@@ -2,8 +2,8 @@
 
 One datum per labeled batch. Honeypot answers are removed and banned workers' answers are
 dropped before Dawid-Skene; rows the model labeled keep the model's label and probability.
-Every output row says who labeled it (`labeled_by`: human or model), how many judgments it
-took, and which model version routed it.
+Every output row says who labeled it (`labeled_by`: human, simulated or model), how many
+judgments it took, and which model version routed it.
 """
 
 from __future__ import annotations
@@ -38,7 +38,10 @@ def aggregate_folder(batch_dir: Path) -> pd.DataFrame:
     routed = pd.read_csv(batch_dir / "routing.csv", dtype=str, keep_default_na=False)
     tasks = pd.read_csv(batch_dir / "tasks.csv", dtype=str)
     answers = human_answers(batch_dir)[["task", "worker", "label"]]
-    pool_id = json.loads((batch_dir / "pool.json").read_text()).get("pool_id")
+    pool = json.loads((batch_dir / "pool.json").read_text())
+    pool_id = pool.get("pool_id")
+    # A simulated crowd's labels are never passed off as people's.
+    crowd_label = "simulated" if pool.get("backend") == "simulated" else "human"
 
     result = routed.copy()
     result["label"] = result["model_label"]
@@ -59,7 +62,7 @@ def aggregate_folder(batch_dir: Path) -> pd.DataFrame:
     by_task = task_ids[labeled]
     result.loc[labeled, "label"] = model.labels_.loc[by_task].to_numpy()
     result.loc[labeled, "confidence"] = model.probas_.loc[by_task].max(axis=1).round(6).to_numpy()
-    result.loc[labeled, "labeled_by"] = "human"
+    result.loc[labeled, "labeled_by"] = crowd_label
     result.loc[labeled, "judgments"] = (
         answers.groupby("task").size().reindex(by_task).fillna(0).astype(int).to_numpy())
     return result[COLUMNS]

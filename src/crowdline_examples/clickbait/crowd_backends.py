@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import json
 import random
+import warnings
 from typing import Any
 
 from crowdline.crowd import Crowd
@@ -31,13 +32,18 @@ BACKENDS = ("simulated", "builtin")
 NAME_PREFIX = "sim-"
 
 
-def run_crowd_backend(workspace: Workspace, pool_id: str) -> None:
+def crowd_config(workspace: Workspace) -> dict[str, Any]:
     config = json.loads(workspace.store.get_file("config", "master", "/crowd.json"))
-    backend = config.get("backend", "builtin")
+    backend = config.setdefault("backend", "builtin")
     if backend not in BACKENDS:
         raise InvalidInput(f"crowd.json names an unknown backend {backend!r}",
                            hint=f"use one of {', '.join(BACKENDS)}")
-    if backend == "simulated":
+    return config
+
+
+def run_crowd_backend(workspace: Workspace, pool_id: str) -> None:
+    config = crowd_config(workspace)
+    if config["backend"] == "simulated":
         simulate_pool(workspace, pool_id, config)
 
 
@@ -72,7 +78,9 @@ def simulate_pool(workspace: Workspace, pool_id: str, config: dict[str, Any]) ->
     """Let the configured synthetic annotators do the training pool, then this pool."""
     clock = SimulatedClock()
     crowd = Crowd(engine=workspace.engine, store=workspace.store, clock=clock)
-    truth = truth_from_column(simulation_truth(workspace), "headline")
+    known = simulation_truth(workspace)
+    truth = truth_from_column(known, "headline")
+    _warn_about_unknown_items(crowd, pool_id, known)
     requirement = crowd.get_pool(pool_id).training_requirement or {}
     training_pool_id = requirement.get("training_pool_id")
     if training_pool_id:
@@ -80,3 +88,15 @@ def simulate_pool(workspace: Workspace, pool_id: str, config: dict[str, Any]) ->
         InProcessRunner(crowd, trainees, truth, clock=clock).run(str(training_pool_id))
     workers = simulated_workers(crowd, config, pool_id, in_training=False)
     InProcessRunner(crowd, workers, truth, clock=clock).run(pool_id)
+
+
+def _warn_about_unknown_items(crowd: Crowd, pool_id: str, known: dict[str, str]) -> None:
+    """The simulated crowd can only answer what it has truth for; say so, loudly."""
+    real = [t for t in crowd.list_tasks(pool_id) if not t.known_solutions]
+    unknown = sum(1 for t in real if str(t.input_values.get("headline")) not in known)
+    if unknown:
+        warnings.warn(
+            f"the simulated crowd has no truth for {unknown} of {len(real)} headlines in pool "
+            f"{pool_id}: it answers them at random, and their rows say labeled_by=simulated. "
+            'To have people label them, set "backend": "builtin" in config/crowd.json '
+            "(README, tour step 4)", UserWarning, stacklevel=2)

@@ -20,7 +20,7 @@ from pathlib import Path
 import pandas as pd
 
 from crowdline.pipelines import WaitFor, current_datum
-from crowdline_examples.clickbait.crowd_backends import run_crowd_backend
+from crowdline_examples.clickbait.crowd_backends import crowd_config, run_crowd_backend
 
 OUTPUT_FIELD = "category"
 
@@ -121,5 +121,6 @@ def _write_results(workspace, folder: Path, *, pool_id: str | None,  # type: ign
         for worker in sorted(set(answers["worker"]) | set(reasons)):
             writer.writerow([worker, worker in reasons, "; ".join(reasons.get(worker, []))])
     stats = crowd.pool_stats(pool_id)
-    (folder / "pool.json").write_text(json.dumps({"pool_id": pool_id, "stats": stats},
-                                                 indent=2, default=str))
+    backend = crowd_config(workspace)["backend"]
+    (folder / "pool.json").write_text(json.dumps(
+        {"pool_id": pool_id, "backend": backend, "stats": stats}, indent=2, default=str))

@@ -33,6 +33,9 @@ def batch_labels(workspace: Workspace) -> pd.DataFrame:
     return pd.concat(frames, ignore_index=True) if frames else pd.DataFrame()
 
 
+# Rows labeled by annotators: people, or the simulated crowd standing in for them.
+CROWD = ("human", "simulated")
+
 def build_report(workspace: Workspace) -> dict[str, Any]:
     crowd = workspace.crowd
     labels = batch_labels(workspace)
@@ -40,10 +43,11 @@ def build_report(workspace: Workspace) -> dict[str, Any]:
     report: dict[str, Any] = {"items": len(labels)}
     if len(labels):
         labels["judgments"] = labels["judgments"].astype(int)
-        by_person = labels[labels["labeled_by"] == "human"]
+        by_person = labels[labels["labeled_by"].isin(CROWD)]
         by_model = labels[labels["labeled_by"] == "model"]
         report.update(
             labeled_by_people=len(by_person),
+            crowd="simulated" if (labels["labeled_by"] == "simulated").any() else "people",
             labeled_by_model=len(by_model),
             audited=int((labels.get("decision", pd.Series(dtype=str)) == "audit").sum())
             if "decision" in labels else None,
@@ -55,8 +59,8 @@ def build_report(workspace: Workspace) -> dict[str, Any]:
         if len(known):
             correct = known["label"] == known["headline"].map(truth)
             report["accuracy"] = round(float(correct.mean()), 4)
-            for who in ("human", "model"):
-                subset = correct[known["labeled_by"] == who]
+            for who, kinds in (("human", CROWD), ("model", ("model",))):
+                subset = correct[known["labeled_by"].isin(kinds)]
                 report[f"accuracy_{who}"] = round(float(subset.mean()), 4) if len(subset) else None
     workers = {w.id: w.name for w in crowd.list_workers()}
     report["banned"] = [
@@ -95,9 +99,9 @@ def model_versions(workspace: Workspace) -> list[dict[str, Any]]:
 
 def lineage_of_one_label(workspace: Workspace, labels: pd.DataFrame) -> dict[str, Any] | None:
     """Walk one human label back: dataset → aggregate → label (answers) → route → raw row."""
-    if not len(labels) or not (labels["labeled_by"] == "human").any():
+    if not len(labels) or not labels["labeled_by"].isin(CROWD).any():
         return None
-    row = labels[labels["labeled_by"] == "human"].iloc[0]
+    row = labels[labels["labeled_by"].isin(CROWD)].iloc[0]
     store, crowd = workspace.store, workspace.crowd
     dataset_commit = store.inspect_commit("dataset", "master")
     chain = [f"dataset@{dataset_commit.id[:8]}"]

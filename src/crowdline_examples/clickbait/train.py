@@ -33,7 +33,7 @@ def train_model(inputs: dict[str, Path], output: Path) -> None:
         "accuracy": round(float(accuracy_score(evaluation["label"], predicted)), 4),
         "f1": round(float(f1_score(evaluation["label"], predicted, pos_label=POSITIVE)), 4),
         "train_rows": len(dataset),
-        "human_rows": int((dataset["labeled_by"] == "human").sum()),
+        "human_rows": int(dataset["labeled_by"].isin(["human", "simulated"]).sum()),
         "model_rows": int((dataset["labeled_by"] == "model").sum()),
         "evaluation_rows": len(evaluation),
         "trained_on": {name: commit for name, commit in context.input_commits.items()}
