@@ -108,12 +108,72 @@ def archive(pool_id: str = typer.Argument(..., help="pool id")) -> None:
     _set_status(pool_id, "archive")
 
 
+EXPORT_KINDS = ("answers", "labels", "label-studio")
+
+
 @pool_app.command("export")
 def export(pool_id: str = typer.Argument(..., help="pool id"),
-           repo: str = typer.Option(..., "--repo", help="store repo to commit the answers to"),
-           branch: str = typer.Option("master", "--branch", help="branch"),
+           what: str = typer.Option("answers", "--what",
+                                    help="answers, labels (aggregated, with confidence) or "
+                                    "label-studio (Label Studio's JSON export)"),
+           fmt: str = typer.Option("csv", "--format", help="csv, jsonl or parquet"),
+           out: Path = typer.Option(None, "--output-file", "-O",
+                                    help="write here (default: standard output)"),
+           repo: str = typer.Option(None, "--repo",
+                                    help="instead, commit answers and tasks to this store repo"),
+           branch: str = typer.Option("master", "--branch", help="branch (with --repo)"),
            ) -> None:
-    """Commit the pool's answers and tasks to a store repo."""
+    """Export a pool's answers or labels as a file, or commit them to a store repo."""
+    import json
+    import sys
+
+    from crowdline.errors import InvalidInput
+
+    if what not in EXPORT_KINDS:
+        raise InvalidInput(f"--what {what!r} is not one of {', '.join(EXPORT_KINDS)}")
     with open_workspace() as ws:
-        info = ws.crowd.export_pool(pool_id, repo, branch)
-    typer.echo(f"exported pool {pool_id} to {repo}@{info.id}")
+        if repo is not None:
+            info = ws.crowd.export_pool(pool_id, repo, branch)
+            typer.echo(f"exported pool {pool_id} to {repo}@{info.id}")
+            return
+        if what == "label-studio":
+            data = json.dumps(ws.crowd.export_label_studio(pool_id), indent=2).encode()
+        elif what == "labels":
+            data = ws.crowd.export_labels(pool_id, fmt)
+        else:
+            data = ws.crowd.export_answers(pool_id, fmt)
+    if out is None:
+        if fmt == "parquet" and what != "label-studio" and sys.stdout.isatty():
+            raise InvalidInput("parquet is binary: not writing it to a terminal",
+                               hint="add -O FILE.parquet")
+        sys.stdout.buffer.write(data)
+        return
+    out.write_bytes(data)
+    typer.echo(f"wrote {len(data):,} bytes to {out}")
+
+
+@pool_app.command("import")
+def import_(file: Path = typer.Argument(..., help="Label Studio JSON export (a list of tasks)"),
+            name: str = typer.Option(None, "--name", help="project and pool name "
+                                     "(default: the file's name)"),
+            output: OutputFormat = OUTPUT_OPTION) -> None:
+    """Import a Label Studio JSON export: tasks and annotations become a project, a closed
+    pool and its answers (aggregate, inspect and export them like any pool)."""
+    import json
+
+    from crowdline.errors import InvalidInput
+
+    try:
+        tasks = json.loads(file.read_bytes())
+    except (OSError, ValueError) as exc:
+        raise InvalidInput(f"cannot read {file} as JSON: {exc}",
+                           hint="export from Label Studio in its JSON format") from exc
+    with open_workspace() as ws:
+        report = ws.crowd.import_label_studio(tasks, name=name or file.stem)
+    if output == OutputFormat.json:
+        render(report.to_dict(), output)
+        return
+    typer.echo(f"imported {report.tasks} tasks and {report.answers} answers from "
+               f"{report.workers} annotators into project {report.project_id}, pool "
+               f"{report.pool_id}" + (f" ({report.skipped_results} non-choice results skipped)"
+                                      if report.skipped_results else ""))

@@ -391,6 +391,31 @@ class Crowd:
     def worker_record(self, worker_id: str) -> dict[str, Any]:
         return read(self.engine, lambda c: insights.worker_record(c, worker_id, self.clock()))
 
+    def export_answers(self, pool_id: str, fmt: str = "csv") -> bytes:
+        """Every answer of the pool (honeypots flagged) as csv, jsonl or parquet."""
+        from crowdline.crowd.interchange import frame_bytes
+
+        return frame_bytes(self.answers_frame(pool_id, include_golden=True), fmt)
+
+    def export_labels(self, pool_id: str, fmt: str = "csv") -> bytes:
+        """One aggregated label per task, with confidence, as csv, jsonl or parquet."""
+        from crowdline.crowd.interchange import frame_bytes, labels_frame
+
+        return frame_bytes(labels_frame(self, pool_id), fmt)
+
+    def export_label_studio(self, pool_id: str) -> list[dict[str, Any]]:
+        """The pool's tasks and answers in Label Studio's JSON export format."""
+        from crowdline.crowd.interchange import to_label_studio
+
+        return read(self.engine, lambda c: to_label_studio(c, pool_id))
+
+    def import_label_studio(self, tasks: Any, *, name: str = "Label Studio import") -> Any:
+        """A project, a closed pool, its tasks and the annotators' answers from a Label
+        Studio JSON export (classification). Returns what was created."""
+        from crowdline.crowd.interchange import import_label_studio
+
+        return import_label_studio(self, tasks, name=name)
+
     def export_pool(self, pool_id: str, repo: str, branch: str = "master") -> Any:
         return read(self.engine, lambda c: results.export_pool(
             c, self.store, pool_id, repo, branch))
