@@ -45,6 +45,7 @@ def check_rows(inputs: dict[str, Path], output: Path) -> None:
     for path in _files(next(iter(inputs.values()))):
         text = path.read_text()
         _note("check:" + path.name)
+        print(f"checking {path.name}")
         if text == "bad":
             raise InvalidInput(f"{path.name} holds 'bad'", hint="fix the file")
         if text == "boom":

@@ -60,6 +60,7 @@ def _print_failure(failure: dict) -> None:
     for line in failure["log_tail"]:
         typer.echo(f"  | {line}")
     if failure["permanent"]:
-        typer.echo("  invalid input: not retried until the file or the pipeline changes; fix "
-                   "the file, or `crowdline delete file REPO@BRANCH:/PATH`")
+        targets = " ".join(failure.get("files") or ["REPO@BRANCH:/PATH"])
+        typer.echo("  invalid input: not retried until the file or the pipeline changes; put "
+                   f"a fixed file, or: crowdline delete file {targets}")
     typer.echo(f"  logs: crowdline job logs {failure['job_id']} --datum {failure['datum_id']}")

@@ -13,6 +13,7 @@
 from __future__ import annotations
 
 import json
+import re
 from typing import TYPE_CHECKING, Any
 
 import sqlalchemy as sa
@@ -31,11 +32,15 @@ _IN_CHUNK = 500
 FAILED_STATES = (DatumState.FAILED.value, DatumState.RECOVERED.value)
 
 
+_NOISE = re.compile(r"^(--- |\s|Traceback \(|The above exception|During handling|error: |"
+                    r"\(invalid input|[a-z_]\w*(\.[a-z_]\w*)*\.[A-Z]\w*: |\w*(Error|Exception): )")
+
+
 def log_tail(text: str | None, lines: int = TAIL_LINES) -> list[str]:
-    """The last lines of a datum's log that say something (no try markers, no traceback
-    frames: the exception line that ends a traceback is kept)."""
+    """The last lines of a datum's log that say something beyond its error: what the code
+    printed. Try markers, tracebacks and exception lines (the error says it) are left out."""
     kept = [line for line in (text or "").splitlines()
-            if line.strip() and not line.startswith(("--- ", " ", "\t", "Traceback ("))]
+            if line.strip() and not _NOISE.match(line)]
     return kept[-lines:]
 
 
@@ -68,6 +73,7 @@ def failure_summary(job: Any, result: DatumResult, parts: list[dict[str, Any]], 
                     skipped: bool) -> dict[str, Any]:
     return {"pipeline": job.pipeline, "job_id": job.id, "datum_id": result.datum_id,
             "state": result.state, "inputs": inputs_of(parts), "error": result.error,
+            "files": [f"{p['repo']}@{p.get('branch') or 'master'}:{p['path']}" for p in parts],
             "log_tail": log_tail(result.log), "permanent": result.permanent,
             "skipped": skipped,
             "report": report_path(parts, result.datum_id) if skipped

@@ -23,11 +23,13 @@ from crowdline.pipelines import WaitFor, current_datum
 from crowdline_examples.clickbait.crowd_backends import crowd_config, run_crowd_backend
 
 OUTPUT_FIELD = "category"
+REJECTED = "rejected"  # route's folder of reports on bad input files (not batches)
 
 
 def label_batch(inputs: dict[str, Path], output: Path) -> None:
     workspace = current_datum().workspace()
-    for batch_dir in sorted(p for p in inputs["route"].iterdir() if p.is_dir()):
+    for batch_dir in sorted(p for p in inputs["route"].iterdir()
+                            if p.is_dir() and p.name != REJECTED):  # rejected: reports only
         routed = pd.read_csv(batch_dir / "routing.csv", dtype=str, keep_default_na=False)
         folder = output / batch_dir.name
         folder.mkdir(parents=True, exist_ok=True)
