@@ -12,6 +12,7 @@ from fastapi.templating import Jinja2Templates
 from crowdline.config import Settings
 from crowdline.server.deps import WorkerCache
 from crowdline.server.errors import install_error_handlers
+from crowdline.server.fastpath import CrowdlineApp
 from crowdline.server.routers import annotator, dashboard, dashboard_actions, extras, ui
 from crowdline.workspace import Workspace
 
@@ -37,7 +38,8 @@ def create_app(workspace: Workspace | Settings | None = None) -> FastAPI:
         workspace = Workspace.open()
     elif isinstance(workspace, Settings):
         workspace = Workspace(workspace)
-    app = FastAPI(title="crowdline", version="0.1.0", description=DESCRIPTION)
+    # CrowdlineApp is FastAPI that answers the annotator's hot routes first (fastpath.py)
+    app = CrowdlineApp(title="crowdline", version="0.1.0", description=DESCRIPTION)
     app.state.workspace = workspace
     app.state.worker_cache = WorkerCache()
     templates = Jinja2Templates(directory=str(HERE / "templates"))
