@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 import pytest
 from crowd_helpers import LABELS, answer, pool_config, project_config, real_tasks
 
 from crowdline.crowd import Crowd
+from crowdline.crowd.simulate import SimulatedClock
 from crowdline.errors import InvalidInput, PoolNotFound
 
 
@@ -96,3 +99,34 @@ def test_a_training_requirement_must_name_a_training_pool(crowd: Crowd) -> None:
     with pytest.raises(PoolNotFound):
         crowd.create_pool(pool_config(project.id, quality_control={
             "training_requirement": {"training_pool_id": "x"}}))
+
+
+def test_retry_training_after_days_lets_a_failed_worker_try_again(engine: Any) -> None:
+    clock = SimulatedClock()
+    crowd = Crowd(engine=engine, clock=clock)
+    project = crowd.create_project(project_config())
+    training = crowd.create_pool({
+        "project_id": project.id, "training_tasks_in_task_suite_count": 2,
+        "retry_training_after_days": 3})
+    crowd.create_tasks([
+        {"pool_id": training.id, "input_values": {"headline": f"train {i}"},
+         "known_solutions": [{"output_values": {"category": LABELS[i % 2]}}]}
+        for i in range(4)], open_pool=True)
+    main = crowd.create_pool(pool_config(project.id, quality_control={
+        "training_requirement": {"training_pool_id": training.id,
+                                 "training_passing_skill_value": 75}}))
+    crowd.create_tasks(real_tasks(main.id, 4), open_pool=True)
+    failer, _ = crowd.invite_worker("failer")
+    passer, _ = crowd.invite_worker("passer")
+    assert len(_do_training(crowd, failer.id, training.id, right=False)) == 4
+    assert len(_do_training(crowd, passer.id, training.id, right=True)) == 4
+    clock.advance(2 * 86_400)  # not yet: 2 of 3 days
+    assert crowd.request_assignment(failer.id) is None
+    clock.advance(86_400 + 1)
+    assert crowd.request_assignment(passer.id).pool_id == main.id  # passed: no retry
+    retry = _do_training(crowd, failer.id, training.id, right=True)
+    assert [f["correct"] for f in retry] == [True] * 4  # every training task again
+    assert crowd.request_assignment(failer.id, main.id) is not None  # the new score counts
+    solutions = [a.solutions for a in crowd.list_assignments(
+        pool_id=training.id, worker_id=failer.id)]
+    assert len(solutions) == 4  # the first attempt's answers are kept in its assignments

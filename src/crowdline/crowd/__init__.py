@@ -237,10 +237,13 @@ class Crowd:
 
     def submit_assignment(self, worker_id: str, assignment_id: str,
                           solutions: list[dict[str, Any]], *,
-                          idempotency_key: str | None = None) -> SubmitResult:
+                          idempotency_key: str | None = None,
+                          captcha_answer: str | None = None) -> SubmitResult:
+        """``captcha_answer``: the answer to the suite's attention check, if it had one."""
         worker_key = key(worker_id, WorkerNotFound, "worker")
         return write(self.engine, lambda c: issuing.submit(
-            c, worker_key, assignment_id, solutions, idempotency_key, self.clock(), self.cache))
+            c, worker_key, assignment_id, solutions, idempotency_key, self.clock(), self.cache,
+            captcha_answer))
 
     async def request_assignment_async(self, worker_id: str, pool_id: str | None = None
                                        ) -> AnnotatorAssignment | None:
@@ -252,11 +255,13 @@ class Crowd:
 
     async def submit_assignment_async(self, worker_id: str, assignment_id: str,
                                       solutions: list[dict[str, Any]], *,
-                                      idempotency_key: str | None = None) -> SubmitResult:
+                                      idempotency_key: str | None = None,
+                                      captcha_answer: str | None = None) -> SubmitResult:
         """``submit_assignment`` for an event loop; returns after the answer is committed."""
         worker_key = key(worker_id, WorkerNotFound, "worker")
         return await write_async(self.engine, lambda c: issuing.submit(
-            c, worker_key, assignment_id, solutions, idempotency_key, self.clock(), self.cache))
+            c, worker_key, assignment_id, solutions, idempotency_key, self.clock(), self.cache,
+            captcha_answer))
 
     def skip_assignment(self, worker_id: str, assignment_id: str) -> Assignment:
         worker_key = key(worker_id, WorkerNotFound, "worker")

@@ -276,6 +276,9 @@ FIGURES: dict[str, tuple[Any, tuple[str, ...]]] = {
     "golden_set_correct_answers_rate": (Rate, _ORDERED),
     "golden_set_incorrect_answers_rate": (Rate, _ORDERED),
     "total_submitted_count": (Amount, _ORDERED),
+    "stored_results_count": (Amount, _ORDERED),
+    "success_rate": (Rate, _ORDERED),
+    "fail_rate": (Rate, _ORDERED),
     "fast_submitted_count": (Amount, _ORDERED),
     "skipped_in_row_count": (Amount, _ORDERED),
     "assignments_accepted_count": (Amount, _ORDERED),
@@ -301,6 +304,8 @@ COLLECTORS: dict[str, tuple[type[BaseModel], frozenset[str]]] = {
         "pending_assignments_count", "accepted_assignments_count",
         "rejected_assignments_count", "assessment_event"})),
     "USERS_ASSESSMENT": (NoParameters, frozenset({"pool_access_revoked_reason"})),
+    "CAPTCHA": (GoldenSetParameters, frozenset({
+        "stored_results_count", "success_rate", "fail_rate"})),
 }
 
 

@@ -16,7 +16,7 @@ from typing import Any
 
 import sqlalchemy as sa
 
-from crowdline.crowd import quality, training
+from crowdline.crowd import captcha, quality, training
 from crowdline.crowd import tables as t
 from crowdline.crowd.facts import FactsCache, Pooled, WorkerFacts, touch_worker
 from crowdline.crowd.filters import filter_matches, worker_facts
@@ -166,7 +166,10 @@ def admits(conn: sa.Connection, pooled: Pooled, worker_key: int, facts: WorkerFa
             return False
     if pool.type == "TRAINING":
         completed, _ = _training_status(conn, facts, int(pool.id), worker_key)
-        return not completed  # done with this training (passed or not): no more suites
+        if completed and training.restart_if_due(conn, pool, worker_key, when):
+            touch_worker(conn, worker_key)  # retry_training_after_days: a fresh attempt
+            return True
+        return not completed  # done with this training (passed, or no retry due yet)
     requirement = pool.training_requirement or {}
     if requirement.get("training_pool_id") is not None:
         try:
@@ -211,8 +214,11 @@ def request_assignment(conn: sa.Connection, worker_key: int, pool_id: str | None
         if active is not None:  # a reload gets the same suite back
             task_keys = d.load_json(active[1])
             tasks = get_tasks(conn, task_keys)
-            return _view(pooled, active[0], d.load_ts(active[2]),
+            view = _view(pooled, active[0], d.load_ts(active[2]),
                          [(k, tasks[k].input_values) for k in task_keys])
+            if pool.quality_control.get("captcha_frequency"):
+                view.captcha = captcha.question_for(conn, int(active[0]))
+            return view
         suite = _issue(conn, d, pool, worker_key)
         if not suite:
             continue
@@ -226,7 +232,9 @@ def request_assignment(conn: sa.Connection, worker_key: int, pool_id: str | None
         for i, (k, kind, _) in enumerate(suite):
             answers[f"t{i}"], answers[f"k{i}"] = k, kind
         d.run(_insert_answers_sql(len(suite)), answers)
-        return _view(pooled, assignment_key, expires_at, [(k, v) for k, _, v in suite])
+        view = _view(pooled, assignment_key, expires_at, [(k, v) for k, _, v in suite])
+        view.captcha = captcha.maybe_attach(conn, pool, worker_key, assignment_key, when)
+        return view
     return None
 
 
@@ -279,7 +287,8 @@ def _lock_suite(d: Driver, assignment_id: str) -> SimpleNamespace:
 
 def submit(conn: sa.Connection, worker_key: int, assignment_id: str,
            solutions: list[dict[str, Any]], idempotency_key: str | None,
-           when: dt.datetime, cache: FactsCache | None = None) -> SubmitResult:
+           when: dt.datetime, cache: FactsCache | None = None,
+           captcha_answer: str | None = None) -> SubmitResult:
     d = Driver(conn)
     cache = cache or FactsCache()
     row = _lock_suite(d, assignment_id)
@@ -318,6 +327,8 @@ def submit(conn: sa.Connection, worker_key: int, assignment_id: str,
         touch_worker(conn, worker_key)  # training progress is a cached fact
     submit_suite(d, row, status, when, solutions=[{"output_values": o} for o in outputs],
                  idempotency_key=idempotency_key, submit_result=result.to_dict())
+    if pool.quality_control.get("captcha_frequency"):
+        captcha.record(conn, int(row.id), captcha_answer)
     ctx = _context(conn, pool, project, when)
     completed: list[int] = []
     if ctx.has("MAJORITY_VOTE") or pool.dynamic_overlap_config:

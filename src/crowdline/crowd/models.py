@@ -238,9 +238,11 @@ class AnnotatorAssignment:
     is_training: bool
     expires_at: dt.datetime
     tasks: list[dict[str, Any]]
+    captcha: dict[str, str] | None = None  # {"question"}: an attention check to answer
 
     def to_dict(self) -> dict[str, Any]:
         return {
+            "captcha": self.captcha,
             "id": self.id,
             "pool_id": self.pool_id,
             "project_id": self.project_id,

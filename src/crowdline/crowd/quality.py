@@ -16,6 +16,7 @@ from typing import Any
 
 import sqlalchemy as sa
 
+from crowdline.crowd import captcha
 from crowdline.crowd import tables as t
 from crowdline.crowd.configs import check_quality_control
 from crowdline.crowd.facts import touch_worker
@@ -220,7 +221,13 @@ def _answer_count_figures(ctx: Context, worker_key: int,
     return {"assignments_accepted_count": int(count)}
 
 
+def _captcha_figures(ctx: Context, worker_key: int, params: dict[str, Any]) -> dict[str, Any]:
+    history = int(params.get("history_size") or 10)
+    return captcha.figures(captcha.worker_results(ctx.conn, ctx.pool_key, worker_key, history))
+
+
 _GATHER = {
+    "CAPTCHA": _captcha_figures,
     "GOLDEN_SET": _golden_figures,
     "MAJORITY_VOTE": _majority_figures,
     "ASSIGNMENT_SUBMIT_TIME": _submit_time_figures,
@@ -235,7 +242,7 @@ _GATHER = {
 def on_submit(ctx: Context, worker_key: int, assignment_key: int,
               completed_tasks: Sequence[int]) -> None:
     """An assignment was submitted; ``completed_tasks`` just reached their overlap."""
-    for collector in ("GOLDEN_SET", "ASSIGNMENT_SUBMIT_TIME", "ANSWER_COUNT"):
+    for collector in ("GOLDEN_SET", "ASSIGNMENT_SUBMIT_TIME", "ANSWER_COUNT", "CAPTCHA"):
         _run(ctx, collector, worker_key, assignment_key)
     if completed_tasks and ctx.has("MAJORITY_VOTE"):
         workers = {w for answers in _task_answers(ctx, completed_tasks).values()

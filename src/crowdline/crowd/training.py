@@ -5,10 +5,16 @@ admits only workers who completed that training with at least that score (per ce
 A worker completes the training once they answered every training task of the pool (or
 ``task_suites_required_to_pass`` suites' worth of them). Hints are shown after each training
 suite, for the answers that were wrong; a control task in a regular pool never gives one.
+
+``retry_training_after_days``: a worker who completed the training below the pass level of a
+pool that requires it may take it again that many days after their last training answer; the
+retry starts afresh (the earlier attempt's answers stay in its assignments' solutions) and its
+score replaces the earlier one.
 """
 
 from __future__ import annotations
 
+import datetime as dt
 from collections.abc import Sequence
 from typing import Any
 
@@ -64,6 +70,43 @@ def admits(conn: sa.Connection, pool: Pool, worker_key: int) -> bool:
     value = score(conn, training_key, worker_key)
     return value is not None and value >= float(
         requirement.get("training_passing_skill_value") or 0)
+
+
+def pass_level(conn: sa.Connection, training: Pool) -> float | None:
+    """The highest training_passing_skill_value among the pools that require this training."""
+    levels = []
+    for row in conn.execute(sa.select(t.pools.c.config).where(
+            t.pools.c.project_id == int(training.project_id), t.pools.c.type == "REGULAR")):
+        requirement = ((row.config or {}).get("quality_control") or {}).get(
+            "training_requirement") or {}
+        if str(requirement.get("training_pool_id")) == training.id:
+            levels.append(float(requirement.get("training_passing_skill_value") or 0))
+    return max(levels) if levels else None
+
+
+def restart_if_due(conn: sa.Connection, training: Pool, worker_key: int,
+                   when: dt.datetime) -> bool:
+    """If the worker may retake this completed training now, clear their attempt (the
+    answer rows; the assignments keep the solutions) and return True."""
+    days = training.extra.get("retry_training_after_days")
+    if not days:
+        return False
+    level = pass_level(conn, training)
+    value = score(conn, int(training.id), worker_key)
+    if level is None or value is None or value >= level:
+        return False
+    a = t.answers.c
+    mine = sa.and_(a.pool_id == int(training.id), a.worker_id == worker_key,
+                   a.kind == "TRAINING")
+    last = conn.execute(sa.select(sa.func.max(a.submitted)).where(mine)).scalar_one()
+    if last is None:
+        return False
+    if last.tzinfo is None:  # SQLite hands back naive UTC datetimes
+        last = last.replace(tzinfo=dt.UTC)
+    if when < last + dt.timedelta(days=int(days)):
+        return False
+    conn.execute(t.answers.delete().where(mine))
+    return True
 
 
 def feedback(task_ids: Sequence[str], correct: Sequence[bool | None],

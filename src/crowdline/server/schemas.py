@@ -21,6 +21,8 @@ class SubmitRequest(BaseModel):
     solutions: list[Solution] = Field(..., description="one per task, in the suite's task order")
     idempotency_key: str | None = Field(
         None, max_length=200, description="a retried submit with the same key is accepted once")
+    captcha_answer: str | None = Field(
+        None, max_length=100, description="the answer to the suite's captcha question, if any")
 
 
 class LabelPublic(BaseModel):
@@ -47,6 +49,8 @@ class AnnotatorAssignmentPublic(BaseModel):
     is_training: bool
     expires_at: str | None
     tasks: list[TaskPublic]
+    captcha: dict[str, str] | None = Field(
+        None, description="an attention check ({question}) to answer with the submit")
 
 
 class SubmitResultPublic(BaseModel):

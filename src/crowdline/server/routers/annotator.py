@@ -44,7 +44,8 @@ async def submit_suite(assignment_id: str, body: SubmitRequest, worker: WorkerDe
                        crowd: CrowdDep) -> Response:
     solutions = [s.model_dump() for s in body.solutions]
     result = await crowd.submit_assignment_async(worker.id, assignment_id, solutions,
-                                                 idempotency_key=body.idempotency_key)
+                                                 idempotency_key=body.idempotency_key,
+                                                 captcha_answer=body.captcha_answer)
     return _json(result.to_dict())
 
 

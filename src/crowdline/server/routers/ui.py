@@ -193,13 +193,14 @@ async def submit(assignment_id: str, request: Request) -> Response:
                                     "submit")
         solutions.append({"output_values": {field: value}})
     key = str(form.get("idempotency_key") or "") or None
+    captcha_answer = str(form.get("captcha_answer") or "") or None
     # the facade calls block: run them in the thread pool, as sync routes are
     return await run_in_threadpool(_submit, request, assignment_id, pool_id, solutions,
-                                   skipped, key)
+                                   skipped, key, captcha_answer)
 
 
 def _submit(request: Request, assignment_id: str, pool_id: str, solutions: list[dict[str, Any]],
-            skipped: list[str], key: str | None) -> Response:
+            skipped: list[str], key: str | None, captcha_answer: str | None = None) -> Response:
     worker = _signed_in(request)
     if isinstance(worker, Response):
         return worker
@@ -212,7 +213,7 @@ def _submit(request: Request, assignment_id: str, pool_id: str, solutions: list[
         except AssignmentNotActive:
             pass  # a retried submit: the first one went through; submit answers its result
     result = crowd.submit_assignment(worker.id, assignment_id, solutions,
-                                     idempotency_key=key)
+                                     idempotency_key=key, captcha_answer=captcha_answer)
     wrong = [f for f in result.training_feedback if not f.get("correct")]
     if wrong:
         return _page(request, "feedback.html", {
