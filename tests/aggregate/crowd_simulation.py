@@ -29,6 +29,18 @@ def simulated_answers(n_tasks: int = 300, *, n_classes: int = 3, seed: int = 11,
                               name="label")
 
 
+def names_sorted_as_first_seen(answers: pd.DataFrame) -> pd.DataFrame:
+    """The same answers with workers and labels renamed so that their sorted order is the
+    order they first appear in: where crowd-kit mixes the two orders up (MACE), it is then
+    right, so both sides can be compared on real data."""
+    def rename(values: pd.Series, prefix: str) -> pd.Series:
+        names = {value: f"{prefix}{i:05d}" for i, value in enumerate(pd.unique(values))}
+        return values.map(names)
+
+    return answers.assign(worker=rename(answers["worker"], "w"),
+                          label=rename(answers["label"], "l"))
+
+
 def accuracy(labels: pd.Series, truth: pd.Series) -> float:
     return float((labels.reindex(truth.index) == truth).mean())
 

@@ -8,6 +8,7 @@ from crowdline.aggregate.dawid_skene import DawidSkene, OneCoinDawidSkene
 from crowdline.aggregate.glad import GLAD
 from crowdline.aggregate.gold_majority_vote import GoldMajorityVote
 from crowdline.aggregate.kos import KOS
+from crowdline.aggregate.mace import MACE
 from crowdline.aggregate.majority_vote import MajorityVote
 from crowdline.aggregate.noisy_bt import NoisyBradleyTerry
 from crowdline.aggregate.wawa import Wawa
@@ -16,6 +17,7 @@ from crowdline.aggregate.zero_based_skill import ZeroBasedSkill
 __all__ = [
     "GLAD",
     "KOS",
+    "MACE",
     "BradleyTerry",
     "DawidSkene",
     "GoldMajorityVote",
