@@ -16,6 +16,7 @@ from server_helpers import LABELS, LiveServer, golden_label, make_pool
 
 from crowdline.crowd import Crowd, Pool
 from crowdline.crowd.insights import buckets, eta_seconds, majority, pairwise_agreement
+from crowdline.server.routers import dashboard, dashboard_actions
 
 XSS = "<script>window.__pwned = 1</script>"
 
@@ -214,13 +215,56 @@ def test_model_panel_degrades_and_reads_the_registry(client: httpx.Client,
     head = store.inspect_commit("dataset", "master")
     model = TextClassifier().fit(["you will not believe", "rates rise", "cats", "dogs"],
                                  ["clickbait", "news", "clickbait", "news"])
-    ModelRegistry(store).register(model, training_data=f"dataset@{head.id}",
-                                  metrics={"accuracy": 0.91, "f1": 0.88},
-                                  thresholds={"threshold": 0.8, "audit_rate": 0.1})
+    registry = ModelRegistry(store)
+    registry.register(model, training_data=f"dataset@{head.id}",
+                      metrics={"accuracy": 0.91, "f1": 0.88},
+                      thresholds={"threshold": 0.8, "audit_rate": 0.1})
+    from crowdline.model.routing import RoutingDecision
+
+    # audited items 1 and 2: people agreed with the model on 1, not on 2
+    registry.record_decisions([RoutingDecision("1", "audit", "clickbait", 0.95, 1),
+                               RoutingDecision("2", "audit", "clickbait", 0.9, 1),
+                               RoutingDecision("3", "model", "clickbait", 0.97, 1)])
     page = client.get("/dashboard/models").text
+    assert 'id="audit-accuracy">50%' in page
+    assert "from 2 audited items" in page
     assert 'class="model-version"' in page
     assert "91%" in page
     assert "88%" in page
     assert 'id="threshold">0.80' in page
     assert "model 1 (33%)" in page
     assert "human 2 (67%)" in page
+
+
+def test_every_dashboard_route_refuses_workers_and_strangers(client: httpx.Client,
+                                                             server: LiveServer) -> None:
+    crowd = server.workspace.crowd
+    pool = make_pool(crowd, real_tasks=2, golden_tasks=0, golden=0)
+    worker, worker_token = crowd.invite_worker("Intruder")
+    restriction = crowd.set_restriction(worker.id, "ALL_PROJECTS")
+    values = {"pool_id": pool.id, "worker_id": worker.id, "restriction_id": restriction.id,
+              "fmt": "csv"}
+    routes = [(method, route.path)
+              for route in [*dashboard.router.routes, *dashboard_actions.router.routes]
+              if getattr(route, "path", "").startswith("/dashboard")
+              and route.path not in ("/dashboard/signin", "/dashboard/signout")
+              for method in getattr(route, "methods", ())]
+    assert len(routes) >= 15
+    for cookie in (None, worker_token):
+        client.cookies.clear()
+        if cookie:
+            client.get(f"/join/{cookie}")
+        for method, path in routes:
+            url = path.format(**values)
+            if method == "GET":
+                response = client.get(url)
+            else:
+                response = client.post(url, data={"name": "x", "scope": "ALL_PROJECTS"},
+                                       files={"file": ("t.csv", b"INPUT:headline\nx\n")})
+            refused = response.status_code == 401 or "Requester sign-in" in response.text
+            assert refused, (method, url, response.status_code)
+    # nothing changed
+    assert crowd.get_pool(pool.id).status == "OPEN"
+    assert len(crowd.list_tasks(pool.id)) == 2
+    assert [w.name for w in crowd.list_workers()] == ["Intruder"]
+    assert len(crowd.list_restrictions(worker_id=worker.id)) == 1
