@@ -43,6 +43,13 @@ class Settings:
     server_port: int = 8765
     public_url: str = ""  # base of invite links; default http://<host>:<port>
     parallelism: int = 0  # 0 = number of CPUs
+    # -- security (see SECURITY.md) --
+    secret_key: str = ""  # default: <home>/keys/workspace.key (0600); see crowdline.keys
+    allowed_origins: str = ""  # extra origins (comma-separated) allowed to post forms
+    auth_failures_per_minute: int = 30  # per client address, then 429 (0: no limit)
+    upload_max_bytes: int = 512 * 1024 * 1024  # a task file, streamed
+    upload_max_cell_bytes: int = 1024 * 1024  # one CSV/TSV cell or JSON string
+    upload_max_depth: int = 64  # nesting of JSON task values
 
     def __init__(self, **values: Any) -> None:
         fields = {f.name: f for f in dataclasses.fields(Settings)}
@@ -68,9 +75,10 @@ class Settings:
             self.public_url = f"http://{self.server_host}:{self.server_port}"
 
     def to_dict(self) -> dict[str, Any]:
-        """JSON-ready values (paths as strings), e.g. to hand settings to a worker process."""
+        """JSON-ready values (paths as strings), e.g. to hand settings to a worker process;
+        never the secret key."""
         return {f.name: str(v) if isinstance(v := getattr(self, f.name), Path) else v
-                for f in dataclasses.fields(self)}
+                for f in dataclasses.fields(self) if f.name != "secret_key"}
 
     @classmethod
     def load(cls, home: str | Path | None = None, **overrides: Any) -> Settings:

@@ -71,6 +71,22 @@ class PermissionDenied(CrowdlineError, PermissionError):
     code = "ACCESS_DENIED"
 
 
+class RateLimited(CrowdlineError, PermissionError):
+    """Too many failed attempts from one client; ``retry_after`` seconds until the next."""
+
+    exit_code = 6
+    http_status = 429
+    code = "TOO_MANY_REQUESTS"
+
+    def __init__(self, message: str, *, retry_after: int, hint: str | None = None) -> None:
+        super().__init__(message, hint=hint, payload={"retry_after": retry_after})
+        self.retry_after = retry_after
+
+    @property
+    def headers(self) -> dict[str, str]:
+        return {"Retry-After": str(self.retry_after)}
+
+
 class ConfigError(CrowdlineError, ValueError):
     exit_code = 7
     http_status = 500

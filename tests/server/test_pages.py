@@ -98,7 +98,8 @@ def test_skip_and_a_bad_answer_in_pages(client: httpx.Client, server: LiveServer
     assert unanswered.status_code == 400
     assert "has no answer" in unanswered.text
     assert crowd.get_assignment(suite_id).status == "ACTIVE"
-    skipped = client.post(f"/annotate/assignments/{suite_id}/skip", data={"pool_id": pool.id})
+    skipped = client.post(f"/annotate/assignments/{suite_id}/skip",
+                          data={"pool_id": pool.id, "csrf_token": form_fields(page)["csrf_token"]})
     assert skipped.status_code == 200
     assert crowd.get_assignment(suite_id).status == "SKIPPED"
     assert _suite_id(skipped.text) != suite_id  # the next suite is shown
@@ -121,10 +122,11 @@ def test_dashboard_signin_and_pool_page(client: httpx.Client, server: LiveServer
                             [{"output_values": {"category": LABELS[0]}}] * len(suite.tasks))
     crowd.set_restriction(worker.id, "POOL", pool_id=pool.id, private_comment="caught <spamming>")
     assert client.get("/dashboard").url.path == "/dashboard/signin"
-    refused = client.post("/dashboard/signin", data={"token": "nope"})
+    csrf = form_fields(client.get("/dashboard/signin").text)["csrf_token"]
+    refused = client.post("/dashboard/signin", data={"token": "nope", "csrf_token": csrf})
     assert refused.status_code == 401
     token = crowd.create_requester_token("dash")
-    signed = client.post("/dashboard/signin", data={"token": token})
+    signed = client.post("/dashboard/signin", data={"token": token, "csrf_token": csrf})
     assert signed.url.path == "/dashboard"
     assert any(c.name == REQUESTER_COOKIE for c in client.cookies.jar)
     assert f"/dashboard/pools/{pool.id}" in signed.text

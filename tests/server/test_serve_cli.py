@@ -76,7 +76,9 @@ def test_new_user_serves_labels_and_sees_the_dashboard(home: dict[str, str]) -> 
                 labeled += int(fields["task_count"])
             assert labeled >= 2
         with httpx.Client(base_url=base, follow_redirects=True, timeout=30) as requester:
-            requester.post("/dashboard/signin", data={"token": token})
+            signin = requester.get("/dashboard/signin").text
+            csrf = re.search(r'name="csrf_token" value="([^"]+)"', signin).group(1)
+            requester.post("/dashboard/signin", data={"token": token, "csrf_token": csrf})
             dashboard = requester.get(f"/dashboard/pools/{pool_id}").text
             assert "Ann" in dashboard
             assert 'id="tasks-complete">2</span>/2' in dashboard  # every real task at its overlap

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import datetime as dt
 import hashlib
+import hmac
 import secrets
 from typing import Any
 
@@ -63,10 +64,17 @@ def create_requester_token(conn: sa.Connection, name: str) -> str:
     return token
 
 
+def _matches(row: sa.Row[Any] | None, digest: str) -> bool:
+    """The row found by the token's hash holds that hash, compared in constant time (the
+    lookup is by a SHA-256 of the token, which says nothing about the token itself)."""
+    return row is not None and hmac.compare_digest(str(row.token_hash), digest)
+
+
 def authenticate_requester(conn: sa.Connection, token: str) -> Requester:
+    digest = hash_token(token or "")
     row = conn.execute(sa.select(t.requester_tokens).where(
-        t.requester_tokens.c.token_hash == hash_token(token or ""))).first()
-    if row is None:
+        t.requester_tokens.c.token_hash == digest)).first()
+    if row is None or not _matches(row, digest):
         raise AuthenticationFailed("this requester token is not valid",
                                    hint="create one with `crowdline token create`")
     return Requester(id=str(row.id), name=row.name)
@@ -107,9 +115,9 @@ def set_worker_profile(conn: sa.Connection, worker_id: str, profile: dict[str, A
 
 
 def authenticate_worker(conn: sa.Connection, token: str) -> Worker:
-    row = conn.execute(sa.select(t.workers).where(
-        t.workers.c.token_hash == hash_token(token or ""))).first()
-    if row is None:
+    digest = hash_token(token or "")
+    row = conn.execute(sa.select(t.workers).where(t.workers.c.token_hash == digest)).first()
+    if row is None or not _matches(row, digest):
         raise AuthenticationFailed("this worker token is not valid",
                                    hint="open the invite link you were given again, or ask "
                                         "the requester for a new one")

@@ -7,9 +7,10 @@ from pathlib import Path
 from fastapi import FastAPI
 from fastapi.responses import RedirectResponse
 from fastapi.staticfiles import StaticFiles
-from fastapi.templating import Jinja2Templates
 
 from crowdline.config import Settings
+from crowdline.server.csrf import CsrfTemplates
+from crowdline.server.csrf import install as install_csrf
 from crowdline.server.deps import WorkerCache
 from crowdline.server.errors import install_error_handlers
 from crowdline.server.fastpath import CrowdlineApp
@@ -42,12 +43,10 @@ def create_app(workspace: Workspace | Settings | None = None) -> FastAPI:
     app = CrowdlineApp(title="crowdline", version="0.1.0", description=DESCRIPTION)
     app.state.workspace = workspace
     app.state.worker_cache = WorkerCache()
-    templates = Jinja2Templates(directory=str(HERE / "templates"))
+    templates = CsrfTemplates(directory=str(HERE / "templates"))
     templates.env.autoescape = True  # every .html is autoescaped anyway; be explicit for all
+    install_csrf(templates)  # {{ csrf_input() }} in every page form
     app.state.templates = templates
-    # forms call csrf_input(); the hardening part installs the real one (this keeps pages
-    # rendering where it is absent)
-    templates.env.globals.setdefault("csrf_input", lambda *args, **kwargs: "")
     install_error_handlers(app)
     app.mount("/static", StaticFiles(directory=str(HERE / "static")), name="static")
     app.include_router(annotator.router)

@@ -1,24 +1,30 @@
 """Authentication and authorization dependencies, shared by every router (and the Toloka API).
 
-Requesters: ``Authorization: OAuth <token>`` | ``ApiKey <token>`` | ``Bearer <token>``, or the
-HttpOnly cookie set by the dashboard's sign-in page. Workers: ``Authorization: Bearer <token>``
-or the HttpOnly cookie set by their invite link ``/join/<token>``. Tokens are checked against
-their stored hashes by the crowd facade (a worker's for at most once a minute, see WorkerCache).
+APIs (JSON and uploads) read tokens from the Authorization header only, never from a cookie,
+so a cross-site request cannot carry credentials there: requesters
+``Authorization: OAuth <token>`` | ``ApiKey <token>`` | ``Bearer <token>``, workers
+``Authorization: Bearer <token>``. Pages also accept the HttpOnly cookie set by the dashboard's
+sign-in page or a worker's invite link ``/join/<token>``; their forms are guarded by
+``csrf.require_csrf``. Tokens are checked against their stored SHA-256 hashes by the crowd
+facade (a worker's for at most once a minute, see WorkerCache). Failed attempts are counted
+per client address (AuthThrottle): past ``auth_failures_per_minute`` the address gets 429
+with Retry-After until its minute is over.
 """
 
 from __future__ import annotations
 
 import hashlib
+import math
 import threading
 import time
 from typing import Annotated
 
 from fastapi import Depends, Request
-from fastapi.security import APIKeyCookie, APIKeyHeader
+from fastapi.security import APIKeyHeader
 from starlette.concurrency import run_in_threadpool
 
 from crowdline.crowd import Crowd, Requester, Worker
-from crowdline.errors import AuthenticationFailed
+from crowdline.errors import AuthenticationFailed, RateLimited
 from crowdline.workspace import Workspace
 
 REQUESTER_COOKIE = "crowdline_requester"
@@ -28,10 +34,6 @@ _REQUESTER_SCHEMES = ("oauth", "apikey", "bearer")
 # Declared so that OpenAPI documents how to authenticate; the checks are below.
 _authorization = APIKeyHeader(name="Authorization", auto_error=False,
                               description="`OAuth <requester token>` or `Bearer <token>`")
-_requester_cookie = APIKeyCookie(name=REQUESTER_COOKIE, auto_error=False,
-                                 description="set by /dashboard/signin")
-_worker_cookie = APIKeyCookie(name=WORKER_COOKIE, auto_error=False,
-                              description="set by the invite link /join/<token>")
 
 
 # The small dependencies are ``async``: a sync one costs a thread-pool hop per request.
@@ -56,44 +58,103 @@ def _header_token(header: str | None, schemes: tuple[str, ...]) -> str | None:
     return None
 
 
-def requester_from(request: Request) -> Requester | None:
-    """The requester the request authenticates as, or None when it carries no requester token."""
-    token = (_header_token(request.headers.get("authorization"), _REQUESTER_SCHEMES)
-             or request.cookies.get(REQUESTER_COOKIE))
+def requester_from(request: Request, *, cookie: bool = True) -> Requester | None:
+    """The requester the request authenticates as, or None when it carries no valid requester
+    token (a page: header or cookie; an API, ``cookie=False``: the header only)."""
+    token = _header_token(request.headers.get("authorization"), _REQUESTER_SCHEMES)
+    if not token and cookie:
+        token = request.cookies.get(REQUESTER_COOKIE)
     if not token:
         return None
+    throttle(request).check(request)
     try:
         return get_crowd(request).authenticate_requester(token)
     except AuthenticationFailed:
+        throttle(request).failed(request)
         return None
 
 
-def _worker_token(request: Request) -> str | None:
-    return (_header_token(request.headers.get("authorization"), ("bearer",))
-            or request.cookies.get(WORKER_COOKIE))
+def _worker_token(request: Request, cookie: bool = True) -> str | None:
+    token = _header_token(request.headers.get("authorization"), ("bearer",))
+    if not token and cookie:
+        token = request.cookies.get(WORKER_COOKIE)
+    return token
 
 
-def cached_worker(request: Request) -> Worker | None:
+def cached_worker(request: Request, *, cookie: bool = True) -> Worker | None:
     """The worker of a token authenticated a moment ago, without touching the database."""
-    token = _worker_token(request)
+    token = _worker_token(request, cookie)
     return request.app.state.worker_cache.get(token) if token else None
 
 
-def worker_from(request: Request) -> Worker | None:
+def worker_from(request: Request, *, cookie: bool = True) -> Worker | None:
     """The worker the request authenticates as, or None (blocking: may ask the database)."""
-    token = _worker_token(request)
+    token = _worker_token(request, cookie)
     if not token:
         return None
     cache: WorkerCache = request.app.state.worker_cache
     worker = cache.get(token)
     if worker is not None:
         return worker
+    throttle(request).check(request)
     try:
         worker = get_crowd(request).authenticate_worker(token)
     except AuthenticationFailed:
+        throttle(request).failed(request)
         return None
     cache.put(token, worker)
     return worker
+
+
+def throttle(request: Request) -> AuthThrottle:
+    state = request.app.state
+    found = getattr(state, "auth_throttle", None)
+    if found is None:
+        found = state.auth_throttle = AuthThrottle(
+            state.workspace.settings.auth_failures_per_minute)
+    return found
+
+
+class AuthThrottle:
+    """Failed authentications per client address in the current minute; past the limit the
+    address is refused (429, Retry-After) until its minute is over. In process memory: each
+    server process counts its own (``serve --workers N`` allows up to N times the limit)."""
+
+    WINDOW = 60.0
+
+    def __init__(self, per_minute: int, max_addresses: int = 100_000) -> None:
+        self.limit, self.max_addresses = per_minute, max_addresses
+        self._failures: dict[str, tuple[float, int]] = {}  # address -> (window start, count)
+        self._lock = threading.Lock()
+
+    @staticmethod
+    def address(request: Request) -> str:
+        return request.client.host if request.client else "unknown"
+
+    def check(self, request: Request) -> None:
+        """Raise RateLimited while the client's address is over the limit."""
+        if self.limit <= 0:
+            return
+        with self._lock:
+            start, count = self._failures.get(self.address(request), (0.0, 0))
+        wait = start + self.WINDOW - time.monotonic()
+        if count >= self.limit and wait > 0:
+            raise RateLimited(f"too many failed sign-in attempts from {self.address(request)}",
+                              retry_after=max(1, math.ceil(wait)),
+                              hint="wait for the Retry-After seconds, then use a valid token")
+
+    def failed(self, request: Request) -> None:
+        if self.limit <= 0:
+            return
+        now, address = time.monotonic(), self.address(request)
+        with self._lock:
+            if len(self._failures) >= self.max_addresses:
+                self._failures = {a: v for a, v in self._failures.items()
+                                  if v[0] + self.WINDOW > now}
+            start, count = self._failures.get(address, (now, 0))
+            if start + self.WINDOW <= now:
+                start, count = now, 0
+            self._failures[address] = (start, count + 1)
 
 
 class WorkerCache:
@@ -126,29 +187,30 @@ class WorkerCache:
 
 async def require_requester(request: Request,
                             _header: Annotated[str | None, Depends(_authorization)],
-                            _cookie: Annotated[str | None, Depends(_requester_cookie)],
                             ) -> Requester:
-    """FastAPI dependency: the authenticated requester, else 401 AUTHENTICATION_ERROR."""
-    requester = await run_in_threadpool(requester_from, request)
+    """FastAPI dependency of the APIs: the requester of the Authorization header, else 401
+    AUTHENTICATION_ERROR (a cookie is not accepted here)."""
+    requester = await run_in_threadpool(requester_from, request, cookie=False)
     if requester is None:
         raise AuthenticationFailed(
-            "a valid requester token is required",
+            "a valid requester token is required in the Authorization header",
             hint="send 'Authorization: OAuth <token>' (create one with `crowdline token "
-                 "create`), or sign in at /dashboard/signin")
+                 "create`); the dashboard's sign-in cookie works only for its pages")
     return requester
 
 
 async def require_worker(request: Request,
-                         _header: Annotated[str | None, Depends(_authorization)],
-                         _cookie: Annotated[str | None, Depends(_worker_cookie)]) -> Worker:
-    """FastAPI dependency: the authenticated worker (annotator), else 401."""
-    worker = cached_worker(request)
+                         _header: Annotated[str | None, Depends(_authorization)]) -> Worker:
+    """FastAPI dependency of the annotator API: the worker of the Authorization header
+    (never a cookie), else 401."""
+    worker = cached_worker(request, cookie=False)
     if worker is None:
-        worker = await run_in_threadpool(worker_from, request)
+        worker = await run_in_threadpool(worker_from, request, cookie=False)
     if worker is None:
         raise AuthenticationFailed(
-            "a valid worker token is required",
-            hint="send 'Authorization: Bearer <worker token>', or open your invite link")
+            "a valid worker token is required in the Authorization header",
+            hint="send 'Authorization: Bearer <worker token>'; the invite link's cookie "
+                 "works only for the annotator pages")
     return worker
 
 

@@ -36,11 +36,14 @@ def _page(request: Request, status: int, message: str, hint: str | None) -> HTML
 def install_error_handlers(app: FastAPI) -> None:
     @app.exception_handler(CrowdlineError)
     async def crowdline_error(request: Request, exc: CrowdlineError) -> Response:
+        headers = getattr(exc, "headers", None)  # e.g. Retry-After on 429
         if _is_page(request):
-            return _page(request, exc.http_status, exc.message, exc.hint)
+            page = _page(request, exc.http_status, exc.message, exc.hint)
+            page.headers.update(headers or {})
+            return page
         message = f"{exc.message} ({exc.hint})" if exc.hint else exc.message
         return JSONResponse(error_body(exc.code, message, exc.payload),
-                            status_code=exc.http_status)
+                            status_code=exc.http_status, headers=headers)
 
     @app.exception_handler(RequestValidationError)
     async def validation_error(request: Request, exc: RequestValidationError) -> Response:

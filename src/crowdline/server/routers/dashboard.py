@@ -12,14 +12,21 @@ from __future__ import annotations
 
 from typing import Any
 
-from fastapi import APIRouter, Form, Request
+from fastapi import APIRouter, Depends, Form, Request
 from fastapi.responses import HTMLResponse, JSONResponse, RedirectResponse, Response
 
 from crowdline.crowd import Requester
 from crowdline.crowd.insights import TASK_FILTERS, TASK_SORTS
 from crowdline.errors import AuthenticationFailed
 from crowdline.server.charts import columns, label_bars, stacked_share
-from crowdline.server.deps import REQUESTER_COOKIE, CrowdDep, get_workspace, requester_from
+from crowdline.server.csrf import require_csrf
+from crowdline.server.deps import (
+    REQUESTER_COOKIE,
+    CrowdDep,
+    get_workspace,
+    requester_from,
+    throttle,
+)
 from crowdline.server.model_panel import model_panel
 
 router = APIRouter(tags=["dashboard pages"], include_in_schema=False)
@@ -51,11 +58,13 @@ def signin_form(request: Request) -> Response:
     return page(request, "signin.html", {"error": None})
 
 
-@router.post("/dashboard/signin")
+@router.post("/dashboard/signin", dependencies=[Depends(require_csrf)])
 def signin(request: Request, crowd: CrowdDep, token: str = Form("")) -> Response:
+    throttle(request).check(request)
     try:
         crowd.authenticate_requester(token.strip())
     except AuthenticationFailed:
+        throttle(request).failed(request)
         return page(request, "signin.html",
                     {"error": "That token is not valid. Create one with `crowdline token "
                               "create` and paste its last word."}, status=401)
@@ -66,7 +75,7 @@ def signin(request: Request, crowd: CrowdDep, token: str = Form("")) -> Response
     return response
 
 
-@router.post("/dashboard/signout")
+@router.post("/dashboard/signout", dependencies=[Depends(require_csrf)])
 def signout() -> Response:
     response = RedirectResponse("/dashboard/signin", status_code=303)
     response.delete_cookie(REQUESTER_COOKIE, path="/")

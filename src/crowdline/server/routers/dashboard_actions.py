@@ -8,11 +8,12 @@ import io
 import json
 from typing import Any
 
-from fastapi import APIRouter, File, Form, Request, UploadFile
+from fastapi import APIRouter, Depends, File, Form, Request, UploadFile
 from fastapi.responses import RedirectResponse, Response, StreamingResponse
 from starlette.concurrency import run_in_threadpool
 
 from crowdline.errors import InvalidInput
+from crowdline.server.csrf import require_csrf
 from crowdline.server.deps import CrowdDep, get_crowd
 from crowdline.server.routers.dashboard import page, signed_in
 from crowdline.server.routers.extras import MAX_UPLOAD_BYTES, invite_url
@@ -32,7 +33,7 @@ def _back(request: Request, fallback: str) -> RedirectResponse:
     return RedirectResponse(target, status_code=303)
 
 
-@router.post("/dashboard/pools/{pool_id}/open")
+@router.post("/dashboard/pools/{pool_id}/open", dependencies=[Depends(require_csrf)])
 def open_pool(pool_id: str, request: Request, crowd: CrowdDep) -> Response:
     requester = signed_in(request)
     if isinstance(requester, Response):
@@ -41,7 +42,7 @@ def open_pool(pool_id: str, request: Request, crowd: CrowdDep) -> Response:
     return RedirectResponse(f"/dashboard/pools/{pool_id}", status_code=303)
 
 
-@router.post("/dashboard/pools/{pool_id}/close")
+@router.post("/dashboard/pools/{pool_id}/close", dependencies=[Depends(require_csrf)])
 def close_pool(pool_id: str, request: Request, crowd: CrowdDep) -> Response:
     requester = signed_in(request)
     if isinstance(requester, Response):
@@ -50,7 +51,7 @@ def close_pool(pool_id: str, request: Request, crowd: CrowdDep) -> Response:
     return RedirectResponse(f"/dashboard/pools/{pool_id}", status_code=303)
 
 
-@router.post("/dashboard/pools/{pool_id}/upload")
+@router.post("/dashboard/pools/{pool_id}/upload", dependencies=[Depends(require_csrf)])
 async def upload_tasks(pool_id: str, request: Request,
                        file: UploadFile = File(...)) -> Response:  # noqa: B008
     """A task file (Toloka's CSV/TSV columns, JSON or JSONL) into the pool; the report lists
@@ -81,7 +82,7 @@ def _upload(request: Request, pool_id: str, name: str, fmt: str, data: bytes) ->
         "created": len(report.items), "errors": errors})
 
 
-@router.post("/dashboard/workers/invite")
+@router.post("/dashboard/workers/invite", dependencies=[Depends(require_csrf)])
 def invite(request: Request, crowd: CrowdDep, name: str = Form("")) -> Response:
     requester = signed_in(request)
     if isinstance(requester, Response):
@@ -95,7 +96,7 @@ def invite(request: Request, crowd: CrowdDep, name: str = Form("")) -> Response:
                                           "invite": {"worker": worker, "link": link}})
 
 
-@router.post("/dashboard/workers/{worker_id}/ban")
+@router.post("/dashboard/workers/{worker_id}/ban", dependencies=[Depends(require_csrf)])
 def ban(worker_id: str, request: Request, crowd: CrowdDep, scope: str = Form("POOL"),
         pool_id: str = Form(""), comment: str = Form(""), days: str = Form("")) -> Response:
     requester = signed_in(request)
@@ -121,7 +122,7 @@ def ban(worker_id: str, request: Request, crowd: CrowdDep, scope: str = Form("PO
     return _back(request, f"/dashboard/workers/{worker_id}")
 
 
-@router.post("/dashboard/restrictions/{restriction_id}/unban")
+@router.post("/dashboard/restrictions/{restriction_id}/unban", dependencies=[Depends(require_csrf)])
 def unban(restriction_id: str, request: Request, crowd: CrowdDep) -> Response:
     requester = signed_in(request)
     if isinstance(requester, Response):

@@ -15,7 +15,7 @@ import uuid
 from typing import Any
 from urllib.parse import urlencode
 
-from fastapi import APIRouter, Request
+from fastapi import APIRouter, Depends, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from markdown_it import MarkdownIt
 from starlette.concurrency import run_in_threadpool
@@ -23,8 +23,9 @@ from starlette.concurrency import run_in_threadpool
 from crowdline.crowd import AnnotatorAssignment, Worker
 from crowdline.crowd.projects import labels_of
 from crowdline.crowd.tasks import label_of
-from crowdline.errors import AssignmentNotActive, InvalidInput
-from crowdline.server.deps import WORKER_COOKIE, CrowdDep, get_crowd, worker_from
+from crowdline.errors import AssignmentNotActive, AuthenticationFailed, InvalidInput
+from crowdline.server.csrf import require_csrf
+from crowdline.server.deps import WORKER_COOKIE, CrowdDep, get_crowd, throttle, worker_from
 
 router = APIRouter(tags=["annotator pages"], include_in_schema=False)
 
@@ -56,7 +57,12 @@ def _signed_in(request: Request) -> Worker | Response:
 @router.get("/join/{token}")
 def join(token: str, request: Request, crowd: CrowdDep) -> Response:
     """An invite link: check the token, keep it in an HttpOnly cookie, go to the pools."""
-    crowd.authenticate_worker(token)  # 401 page when the link is not valid
+    throttle(request).check(request)
+    try:
+        crowd.authenticate_worker(token)
+    except AuthenticationFailed:
+        throttle(request).failed(request)
+        raise  # the 401 page: the link is not valid
     response = RedirectResponse("/annotate", status_code=303)
     response.set_cookie(WORKER_COOKIE, token, httponly=True, samesite="lax",
                         max_age=60 * 60 * 24 * 365, path="/",
@@ -64,7 +70,7 @@ def join(token: str, request: Request, crowd: CrowdDep) -> Response:
     return response
 
 
-@router.post("/annotate/signout")
+@router.post("/annotate/signout", dependencies=[Depends(require_csrf)])
 def signout() -> Response:
     response = RedirectResponse("/annotate", status_code=303)
     response.delete_cookie(WORKER_COOKIE, path="/")
@@ -171,7 +177,7 @@ def _form_value(raw: list[str], field_type: str) -> Any:
     return value
 
 
-@router.post("/annotate/assignments/{assignment_id}/submit")
+@router.post("/annotate/assignments/{assignment_id}/submit", dependencies=[Depends(require_csrf)])
 async def submit(assignment_id: str, request: Request) -> Response:
     form = await request.form()
     pool_id = str(form.get("pool_id") or "")
@@ -256,7 +262,7 @@ def _title(titles: dict[str, str], value: Any) -> str | None:
     return titles.get(str(value), str(value))
 
 
-@router.post("/annotate/assignments/{assignment_id}/skip")
+@router.post("/annotate/assignments/{assignment_id}/skip", dependencies=[Depends(require_csrf)])
 async def skip(assignment_id: str, request: Request) -> Response:
     form = await request.form()
     pool_id = str(form.get("pool_id") or "")
@@ -272,7 +278,7 @@ def _skip(request: Request, assignment_id: str, pool_id: str) -> Response:
                             status_code=303)
 
 
-@router.post("/annotate/assignments/{assignment_id}/undo")
+@router.post("/annotate/assignments/{assignment_id}/undo", dependencies=[Depends(require_csrf)])
 def undo(assignment_id: str, request: Request, crowd: CrowdDep) -> Response:
     """Take back the suite just submitted (within its grace period): it comes back filled in."""
     worker = _signed_in(request)

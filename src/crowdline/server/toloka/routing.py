@@ -57,6 +57,12 @@ def toloka_error(status: int, code: str, message: str, payload: Any = None) -> J
 
 
 def error_response(exc: CrowdlineError) -> JSONResponse:
+    response = _error_response(exc)
+    response.headers.update(getattr(exc, "headers", None) or {})  # e.g. Retry-After on 429
+    return response
+
+
+def _error_response(exc: CrowdlineError) -> JSONResponse:
     message = str(exc)
     payload = exc.payload
     if isinstance(exc, Unsupported):
