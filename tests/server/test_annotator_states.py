@@ -155,7 +155,8 @@ def test_undo_within_the_grace_period_gives_the_suite_back(client: httpx.Client,
                         data=answer_form(page, LABELS[1]))
     assert f'action="/annotate/assignments/{first}/undo"' in after.text
     assert len(crowd.answers_frame(pool.id)) == 2
-    back = client.post(f"/annotate/assignments/{first}/undo")
+    back = client.post(f"/annotate/assignments/{first}/undo",
+                       data={"csrf_token": form_fields(after.text)["csrf_token"]})
     assert back.status_code == 200
     assert suite_id(back.text) == first  # the same suite, filled in with the answers given
     assert back.text.count(f'value="{LABELS[1]}" data-key="2" checked') == 3
