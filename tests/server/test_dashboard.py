@@ -22,7 +22,11 @@ XSS = "<script>window.__pwned = 1</script>"
 
 
 def sign_in(client: httpx.Client, crowd: Crowd) -> None:
+    """Sign in through the form; later posts carry the page's CSRF token as a header."""
     token = crowd.create_requester_token("dash")
+    form = client.get("/dashboard/signin").text
+    csrf = __import__("re").search(r'name="csrf_token" value="([^"]+)"', form).group(1)
+    client.headers["X-CSRF-Token"] = csrf
     assert client.post("/dashboard/signin", data={"token": token}).status_code == 200
 
 

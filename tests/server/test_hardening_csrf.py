@@ -144,3 +144,29 @@ def test_odd_origins_are_refused(client: httpx.Client, server: LiveServer, origi
     refused = client.post("/dashboard/signin", data={"token": token, "csrf_token": csrf},
                           headers={"Origin": origin})
     assert refused.status_code == 403
+
+
+def test_dashboard_actions_need_the_token(client: httpx.Client, server: LiveServer) -> None:
+    """Signed in with the cookie, a forged invite / upload / close from another site does
+    nothing; the header form of the token (for scripts) works like the field."""
+    crowd = server.workspace.crowd
+    pool = make_pool(crowd, real_tasks=2, golden_tasks=0, golden=0, overlap=1, real=1)
+    token = crowd.create_requester_token("r")
+    csrf = hidden_fields(client.get("/dashboard/signin").text)["csrf_token"]
+    client.post("/dashboard/signin", data={"token": token, "csrf_token": csrf})
+    assert client.cookies.get(REQUESTER_COOKIE)
+    forged = [
+        client.post("/dashboard/workers/invite", data={"name": "mallory"}),
+        client.post("/dashboard/workers/invite", data={"name": "mallory", "csrf_token": csrf},
+                    headers={"Origin": EVIL}),
+        client.post(f"/dashboard/pools/{pool.id}/upload",
+                    files={"file": ("t.csv", b"INPUT:headline\nforged\n", "text/csv")}),
+        client.post(f"/dashboard/pools/{pool.id}/close"),
+    ]
+    assert [r.status_code for r in forged] == [403] * 4
+    assert crowd.list_workers() == []
+    assert len(crowd.list_tasks(pool.id)) == 2
+    assert crowd.get_pool(pool.id).status == "OPEN"
+    closed = client.post(f"/dashboard/pools/{pool.id}/close", headers={"X-CSRF-Token": csrf})
+    assert closed.status_code == 200
+    assert crowd.get_pool(pool.id).status == "CLOSED"

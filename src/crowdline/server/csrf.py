@@ -3,8 +3,8 @@
 Every page form carries ``{{ csrf_input() }}``: a hidden ``csrf_token`` that is an HMAC, under
 a key derived from the workspace key, of a random per-browser-session cookie
 (``crowdline_csrf``, HttpOnly, set with the first page that renders a form). A state-changing
-page route depends on ``require_csrf``, which refuses (403) a request whose token does not
-match its cookie, and one whose ``Origin`` (or, lacking it, ``Referer``) is not this server's
+page route depends on ``require_csrf``, which refuses (403) a request whose token (the form
+field, or the ``X-CSRF-Token`` header for scripts) does not match its cookie, and one whose ``Origin`` (or, lacking it, ``Referer``) is not this server's
 own, the configured ``public_url`` or one of ``allowed_origins``. That also closes login CSRF:
 the sign-in form needs the token of the browser that shows it.
 
@@ -31,6 +31,7 @@ from crowdline.keys import derive, workspace_key
 
 CSRF_COOKIE = "crowdline_csrf"
 CSRF_FIELD = "csrf_token"
+CSRF_HEADER = "x-csrf-token"  # the same token for scripts (a cross-site form cannot set it)
 
 
 def _key(request: Request) -> bytes:
@@ -110,8 +111,10 @@ async def require_csrf(request: Request) -> None:
         raise PermissionDenied(f"a form was posted from another site ({origin})",
                                hint="open the page on this server and submit it there; a "
                                     "reverse proxy may need allowed_origins in crowdline.toml")
-    form = await request.form()
-    sent = str(form.get(CSRF_FIELD) or "")
+    sent = request.headers.get(CSRF_HEADER) or ""
+    if not sent:
+        form = await request.form()
+        sent = str(form.get(CSRF_FIELD) or "")
     cookie = request.cookies.get(CSRF_COOKIE)
     expected = csrf_token(request) if cookie else ""
     if not cookie or not sent or not hmac.compare_digest(sent, expected):
