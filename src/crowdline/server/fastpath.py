@@ -111,7 +111,8 @@ class CrowdlineApp(FastAPI):
             submitted = SubmitRequest.model_validate_json(body)
             result = await crowd.submit_assignment_async(
                 worker.id, route[1], [s.model_dump() for s in submitted.solutions],
-                idempotency_key=submitted.idempotency_key)
+                idempotency_key=submitted.idempotency_key,
+                captcha_answer=submitted.captcha_answer)
             return await _send(send, 200, orjson.dumps(result.to_dict()))
         except ValidationError:
             pass  # FastAPI answers it, in its words
