@@ -15,6 +15,7 @@ import pandas as pd
 import pytest
 import sqlalchemy as sa
 
+from crowdline.model.registry import ModelRegistry
 from crowdline.workspace import Workspace
 from crowdline_examples.clickbait import flow
 from crowdline_examples.clickbait.report import batch_labels, build_report
@@ -79,6 +80,20 @@ def test_flow_labels_retrains_and_reruns_only_the_new_batch(workspace: Workspace
     assert tasks["clickbait batch_2"] == _human_rows(workspace, "batch_2")
     assert len(batch_labels(workspace)) == 320
     assert len(workspace.store.list_commits("models", "master")) > models_before
+    # One model path: the flow's models are registry versions, loadable from the SDK, each
+    # pointing at the dataset commit it learned from; routing decisions are recorded per batch.
+    registry = ModelRegistry(workspace.store)
+    versions = registry.versions()
+    assert [v.version for v in versions] == list(range(1, len(versions) + 1))
+    assert len(versions) >= 3  # seed labels, + batch 1, + batch 2
+    assert all(v.training_data.startswith("dataset@") for v in versions)
+    assert 0.5 < versions[-1].metrics["accuracy"] <= 1.0
+    assert registry.load().predict(["10 Things You Never Knew About Cats"])[0] in {
+        "clickbait", "not clickbait"}
+    routed = {f.path for f in workspace.store.walk_files("routing", "master")}
+    assert routed == {"/decisions/batch_1.csv", "/decisions/batch_2.csv"}
+    used = set(batch_labels(workspace)["model_version"])
+    assert used <= {v.commit_id for v in versions}
 
 
 def _submitted_answers(db: Path) -> int:

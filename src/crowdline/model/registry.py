@@ -11,6 +11,11 @@ person or the model made it, and which model.
     version = registry.register(model, training_data="dataset@3f2a...", metrics={"accuracy": .97},
                                 thresholds={"route": 0.9, "audit_rate": 0.05})
     model = registry.load()            # the latest version; registry.load(2) for another
+
+A pipeline step registers without a side commit: ``write_version(output_folder, model, ...)``
+puts the same two files into its datum's output, so the pipeline's own output commit (with the
+job's provenance) is the version; ``versions()`` reads cards from commit metadata or, failing
+that, from ``/model.json`` in the commit.
 """
 
 from __future__ import annotations
@@ -170,25 +175,73 @@ class ModelRegistry:
         data = self.store.get_file(record.repo, record.commit_id, record.path)
         return pd.read_csv(io.BytesIO(data), dtype={"item_id": str})
 
+    def write_version(
+        self,
+        folder: Path,
+        model: Model,
+        *,
+        training_data: str | tuple[str, str] | None,
+        metrics: Mapping[str, float] | None = None,
+        thresholds: Mapping[str, float] | None = None,
+    ) -> dict[str, Any]:
+        """Write the next version's ``model.bin`` and ``model.json`` into ``folder`` (a
+        pipeline datum's output): the step's output commit becomes the version. Returns the card.
+        """
+        metrics = _numbers("metrics", metrics or {})
+        thresholds = _numbers("thresholds", thresholds or {})
+        training_ref = None
+        if training_data is not None:
+            data_repo, data_commit = parse_commit_ref(training_data)
+            training_ref = f"{data_repo}@{self.store.inspect_commit(data_repo, data_commit).id}"
+        card = {
+            "kind": CARD_KIND,
+            "version": max((v.version for v in self.versions()), default=0) + 1,
+            "model_class": f"{type(model).__module__}:{type(model).__qualname__}",
+            "training_data": training_ref,
+            "metrics": metrics,
+            "thresholds": thresholds,
+            "classes": [_plain(label) for label in model.classes_],
+        }
+        folder.mkdir(parents=True, exist_ok=True)
+        (folder / MODEL_FILE.lstrip("/")).write_bytes(_model_bytes(model))
+        (folder / CARD_FILE.lstrip("/")).write_text(json.dumps(card, indent=2, sort_keys=True))
+        return card
+
     # -- reading ----------------------------------------------------------------------------
 
     def versions(self) -> list[ModelVersion]:
-        """Every registered version, oldest first ([] when the repo does not exist yet)."""
+        """Every registered version, oldest first ([] when the repo does not exist yet).
+
+        A version is the first commit carrying its card (later commits of a pipeline's output
+        repo keep the same files until the model changes)."""
         try:
             commits = self.store.list_commits(self.repo, self.branch)
         except LookupError:  # no repo or no branch yet: nothing registered
             return []
-        found = []
-        for info in commits:
+        found: dict[int, ModelVersion] = {}
+        for info in reversed(commits):  # oldest first: the first commit of a version wins
             card = info.metadata or {}
             if card.get("kind") != CARD_KIND:
+                card = self._card_file(info.id)
+                if card is None:
+                    continue
+            version = int(card["version"])
+            if version in found and found[version].commit_id != info.id and \
+                    (info.metadata or {}).get("kind") != CARD_KIND:
                 continue
-            found.append(ModelVersion(
-                int(card["version"]), self.repo, info.id, card["model_class"],
+            found[version] = ModelVersion(
+                version, self.repo, info.id, card["model_class"],
                 card.get("training_data"), dict(card.get("metrics", {})),
                 dict(card.get("thresholds", {})), info.message or "",
-            ))
-        return sorted(found, key=lambda v: v.version)
+            )
+        return sorted(found.values(), key=lambda v: v.version)
+
+    def _card_file(self, commit_id: str) -> dict[str, Any] | None:
+        try:
+            card = json.loads(self.store.get_file(self.repo, commit_id, CARD_FILE))
+        except (LookupError, ValueError):
+            return None
+        return card if isinstance(card, dict) and card.get("kind") == CARD_KIND else None
 
     def get(self, version: int | None = None) -> ModelVersion:
         """One version (the latest when ``version`` is None)."""

@@ -7,7 +7,6 @@ user runs to audit their own flow.
 from __future__ import annotations
 
 import io
-import json
 from typing import Any
 
 import pandas as pd
@@ -82,19 +81,12 @@ def build_report(workspace: Workspace) -> dict[str, Any]:
 
 
 def model_versions(workspace: Workspace) -> list[dict[str, Any]]:
-    """Distinct models in the `models` repo, oldest first, with their metrics."""
-    store = workspace.store
-    versions: list[dict[str, Any]] = []
-    seen: set[str] = set()
-    for commit in reversed(store.list_commits("models", "master")):
-        files = {f.path: f for f in store.list_files("models", commit.id)}
-        model = files.get("/model.bin")
-        if model is None or model.hash in seen:
-            continue
-        seen.add(model.hash)
-        metrics = json.loads(store.get_file("models", commit.id, "/metrics.json"))
-        versions.append({"commit": commit.id, "metrics": metrics})
-    return versions
+    """Model versions of the registry in repo `models`, oldest first, with their metrics."""
+    from crowdline.model.registry import ModelRegistry
+
+    return [{"version": v.version, "commit": v.commit_id, "metrics": v.metrics,
+             "training_data": v.training_data}
+            for v in ModelRegistry(workspace.store, "models").versions()]
 
 
 def lineage_of_one_label(workspace: Workspace, labels: pd.DataFrame) -> dict[str, Any] | None:

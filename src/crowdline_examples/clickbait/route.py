@@ -1,9 +1,10 @@
 """Stage 2: the model in the loop decides who labels each new row.
 
-One datum per CSV committed to `headlines`. The current model (newest commit of the `models`
-repo) scores every row; the router auto-labels confident rows, sends uncertain ones to people
-and a random audit sample of confident ones to people too. Until a first model exists the datum
-waits (no worker held) and wakes when `models` gets a commit.
+One datum per CSV committed to `headlines`. The current model (the newest version in the
+`ModelRegistry` of repo `models`) scores every row; the router auto-labels confident rows, sends
+uncertain ones to people and a random audit sample of confident ones to people too; the
+decisions are recorded with the registry (repo `routing`, one file per batch). Until a first
+model exists the datum waits (no worker held) and wakes when `models` gets a version.
 """
 
 from __future__ import annotations
@@ -14,20 +15,18 @@ from pathlib import Path
 import pandas as pd
 
 from crowdline.errors import InvalidInput
-from crowdline.model import Router, TextClassifier
+from crowdline.model import Router
+from crowdline.model.registry import ModelRegistry
 from crowdline.pipelines import WaitFor, current_datum
 from crowdline.workspace import Workspace
 
 MODELS_REPO = "models"
-MODEL_FILE = "/model.bin"
+ROUTING_REPO = "routing"
 
 
 def model_ready(workspace: Workspace, params: dict) -> bool:
     """Wake condition: the `models` repo has a model version."""
-    try:
-        return bool(workspace.store.list_commits(MODELS_REPO, "master", limit=1))
-    except LookupError:
-        return False
+    return bool(ModelRegistry(workspace.store, MODELS_REPO).versions())
 
 
 def route_batch(inputs: dict[str, Path], output: Path) -> None:
@@ -37,7 +36,7 @@ def route_batch(inputs: dict[str, Path], output: Path) -> None:
         rows = read_batch(batch_file)
         if not model_ready(workspace, {}):
             raise WaitFor(f"{__name__}:model_ready")
-        routed = route_rows(workspace, rows)
+        routed = route_rows(workspace, rows, batch=batch_file.stem)
         folder = output / batch_file.stem
         folder.mkdir(parents=True, exist_ok=True)
         routed.to_csv(folder / "routing.csv", index=False)
@@ -71,18 +70,26 @@ def read_batch(path: Path) -> pd.DataFrame:
     return rows
 
 
-def route_rows(workspace: Workspace, rows: pd.DataFrame) -> pd.DataFrame:
+def route_rows(workspace: Workspace, rows: pd.DataFrame, *, batch: str | None = None
+               ) -> pd.DataFrame:
     store = workspace.store
-    model_commit = store.list_commits(MODELS_REPO, "master", limit=1)[0]
+    registry = ModelRegistry(store, MODELS_REPO)
+    version = registry.get()
+    model = registry.load(version.version)
     settings = json.loads(store.get_file("config", "master", "/routing.json"))
-    model = TextClassifier.from_bytes(store.get_file(MODELS_REPO, model_commit.id, MODEL_FILE))
     probabilities = model.predict_proba(rows["headline"].tolist())
     router = Router(threshold=float(settings["threshold"]),
                     audit_rate=float(settings["audit_rate"]), seed=int(settings.get("seed", 0)))
-    decisions = router.route(rows["id"].tolist(), probabilities, list(model.classes_))
+    decisions = router.route(rows["id"].tolist(), probabilities, list(model.classes_),
+                             model_version=version.version)
+    if batch is not None and len(decisions):
+        source = current_datum().input_commits.get("headlines")
+        registry.record_decisions(decisions, repo=ROUTING_REPO, path=f"/decisions/{batch}.csv",
+                                  source=("headlines", source) if source else None,
+                                  message=f"routing decisions for {batch}")
     routed = rows.copy()
     routed["model_label"] = [d.label for d in decisions]
     routed["model_confidence"] = [round(d.confidence, 6) for d in decisions]
     routed["decision"] = [d.route for d in decisions]
-    routed["model_version"] = model_commit.id
+    routed["model_version"] = version.commit_id
     return routed

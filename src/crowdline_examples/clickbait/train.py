@@ -1,23 +1,26 @@
 """Stage 6: retrain the model on the current dataset version and evaluate it.
 
 The whole dataset is one datum (glob "/"), crossed with the held-out evaluation set. The model
-is written to this pipeline's output repo, `models`, with its metrics (accuracy, F1 — the
-seed's Random Forest step reported the same) and the dataset commit it was trained on.
+becomes the next version of the `ModelRegistry` kept in this pipeline's output repo, `models`:
+`model.bin` and its card `model.json` with the metrics (accuracy, F1 — the seed's Random Forest
+step reported the same) and the dataset commit it was trained on. The route step, the report,
+`crowdline lineage` and the dashboard's model panel all read versions from that registry.
 """
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
 
 import pandas as pd
 from sklearn.metrics import accuracy_score, f1_score
 
 from crowdline.model import TextClassifier
+from crowdline.model.registry import ModelRegistry
 from crowdline.pipelines import current_datum
 from crowdline_examples.clickbait.dataset import read_dataset
 
 POSITIVE = "clickbait"
+MODELS_REPO = "models"  # this pipeline's output repo: the model registry
 
 
 def train_model(inputs: dict[str, Path], output: Path) -> None:
@@ -36,8 +39,7 @@ def train_model(inputs: dict[str, Path], output: Path) -> None:
         "human_rows": int(dataset["labeled_by"].isin(["human", "simulated"]).sum()),
         "model_rows": int((dataset["labeled_by"] == "model").sum()),
         "evaluation_rows": len(evaluation),
-        "trained_on": {name: commit for name, commit in context.input_commits.items()}
-        if hasattr(context, "input_commits") else {},
     }
-    model.save(output / "model.bin")
-    (output / "metrics.json").write_text(json.dumps(metrics, indent=2, default=str))
+    registry = ModelRegistry(context.workspace().store, MODELS_REPO)
+    registry.write_version(output, model, metrics=metrics,
+                           training_data=("dataset", context.input_commits["dataset"]))
