@@ -85,6 +85,18 @@ def test_new_user_puts_two_bad_csvs_and_a_good_one_into_the_demo(tmp_path: Path)
         label_files = {f.path for f in workspace.store.walk_files("label", "master")}
         assert not [p for p in label_files if "rejected" in p or "wrong" in p]
         dataset_before = {f.path for f in workspace.store.walk_files("dataset", "master")}
+    # one of the new labels, traced back with `crowdline lineage`
+    people = part[part["judgments"].astype(int) > 0]
+    row = (people if len(people) else part).iloc[0]
+    traced = _cli(env, "lineage", "dataset@master:/parts/good.csv", "--row", row["id"],
+                  "--hook", "crowdline_examples.clickbait.report:row_lineage")
+    assert traced.returncode == 0, traced.stdout + traced.stderr
+    assert ":/good.csv  (committed)" in traced.stdout  # the raw file the user put
+    assert f"row: id={row['id']}, headline={row['headline']}" in traced.stdout
+    assert f"raw_row: {{'headline': {row['headline']!r}}}" in traced.stdout  # by position
+    assert f"model_version: {row['model_version']}" in traced.stdout
+    if len(people):
+        assert traced.stdout.count("'worker': 'sim-") == int(row["judgments"])
 
     for name in ("wrong.csv", "empty.csv"):
         deleted = _cli(env, "delete", "file", f"headlines@master:/{name}")

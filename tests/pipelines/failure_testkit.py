@@ -59,3 +59,30 @@ def note_failure(inputs: dict[str, Path], output: Path, error: str) -> None:
         _note(f"on_error:{path.name}:{error.splitlines()[0]}".replace(" ", "_"))
         if path.read_text() == "boom":
             raise RuntimeError("cannot recover from boom")
+
+
+def csv_shout(inputs: dict[str, Path], output: Path) -> None:
+    """Each CSV with its `text` column upper-cased (same path)."""
+    folder = next(iter(inputs.values()))
+    for path in _files(folder):
+        lines = path.read_text().splitlines()
+        body = [line.upper() if i else line + ",loud" for i, line in enumerate(lines)]
+        body = [body[0]] + [f"{line.split(',')[0].lower()},{line.split(',')[1]},yes"
+                            for line in body[1:]]
+        target = output / path.relative_to(folder)
+        target.parent.mkdir(parents=True, exist_ok=True)
+        target.write_text("\n".join(body) + "\n")
+
+
+def csv_concat(inputs: dict[str, Path], output: Path) -> None:
+    """Every CSV of the input in one file."""
+    rows, header = [], ""
+    for path in _files(next(iter(inputs.values()))):
+        lines = path.read_text().splitlines()
+        header = lines[0]
+        rows += lines[1:]
+    (output / "all.csv").write_text("\n".join([header, *rows]) + "\n")
+
+
+def lineage_hook(workspace: Any, root: Any, row_id: str) -> dict[str, Any]:
+    return {"steps": len(root.walk()), "row": row_id}

@@ -23,6 +23,7 @@ from crowdline.errors import (
 from crowdline.pipelines import failures
 from crowdline.pipelines import tables as t
 from crowdline.pipelines.executors import Executor, make_executor
+from crowdline.pipelines.lineage import LineageNode, trace
 from crowdline.pipelines.models import DatumInfo, DatumLog, JobInfo, PipelineInfo, RunReport
 from crowdline.pipelines.planner import Planner, utcnow
 from crowdline.pipelines.runner import JobRunner
@@ -317,6 +318,12 @@ class Pipelines:
             raise DatumNotFound(f"job {job_id} has no logs for datum {datum_id!r}",
                                 hint=f"see `crowdline datum list {job_id}`")
         return [DatumLog(r.datum_id, r.state, r.log or "", r.error) for r in rows]
+
+    def trace(self, repo: str, ref: str, path: str, *, row: str | None = None,
+              id_column: str = "id", hook: str | None = None) -> LineageNode:
+        """Which datum of which job wrote ``repo@ref:path``, from which input files, back to
+        the files people committed; with ``row``, that row in every CSV on the way."""
+        return trace(self.workspace, repo, ref, path, row=row, id_column=id_column, hook=hook)
 
     def retry_datums(self, job_id: str, datum_ids: list[str] | None = None) -> list[str]:
         """Run a job's failed (or recovered) datums again in the pipeline's next job, even if

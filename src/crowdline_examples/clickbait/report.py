@@ -123,3 +123,38 @@ def lineage_of_one_label(workspace: Workspace, labels: pd.DataFrame) -> dict[str
         "pool": row["pool_id"], "task": task_id, "commits": chain,
         "raw_row": raw_row, "judgments": judgments,
     }
+
+
+def row_lineage(workspace: Workspace, root: Any, row_id: str) -> dict[str, Any]:
+    """Hook for ``crowdline lineage ... --row ID``: the answers, workers (with their
+    honeypot accuracy), pool and model version behind one traced dataset row."""
+    nodes = root.walk()
+    details: dict[str, Any] = {}
+    for node in nodes:
+        if node.row and node.row.get("model_version"):
+            details["model_version"] = node.row["model_version"]
+            details["decision"] = node.row.get("decision", "")
+            break
+    raw = next((n for n in nodes if n.repo == "headlines" and n.pipeline is None), None)
+    if raw is not None and raw.row is None:  # no id column: route numbered the rows
+        stem, _, number = row_id.rpartition("-")
+        frame = _csv(workspace, "headlines", raw.commit, raw.path)
+        if number.isdigit() and raw.path == f"/{stem}.csv" and int(number) < len(frame):
+            details["raw_row"] = frame.iloc[int(number)].to_dict()
+    tasks = next((n for n in nodes if n.repo == "label" and n.path.endswith("/tasks.csv")
+                  and n.row), None)
+    if tasks is None or not tasks.row or not tasks.row.get("task_id"):
+        details["judgments"] = []  # labeled by the model: no people involved
+        return details
+    folder = tasks.path.rsplit("/", 1)[0]
+    answers = _csv(workspace, "label", tasks.commit, f"{folder}/answers.csv")
+    pool = json.loads(workspace.store.get_file("label", tasks.commit, f"{folder}/pool.json"))
+    crowd = workspace.crowd
+    workers = {w.id: w.name for w in crowd.list_workers()}
+    stats = crowd.pool_stats(pool["pool_id"]) if pool.get("pool_id") else {}
+    golden = stats.get("golden_accuracy", {}) if isinstance(stats, dict) else {}
+    details.update(pool=pool.get("pool_id"), task=tasks.row["task_id"], judgments=[
+        {"worker": workers.get(a["worker"], a["worker"]), "answer": a["label"],
+         "honeypot_accuracy": (golden.get(a["worker"]) or {}).get("accuracy")}
+        for _, a in answers[answers["task"] == tasks.row["task_id"]].iterrows()])
+    return details
