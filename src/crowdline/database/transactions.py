@@ -93,11 +93,9 @@ async def write_async(engine: sa.Engine, work: Callable[[sa.Connection], T]) -> 
     """``write`` for an event loop: on SQLite it awaits the writer thread without occupying a
     thread of its own; elsewhere it runs in the thread pool."""
     if is_sqlite(engine):
-        import asyncio
-
         from crowdline.database.writer import writer_for
 
-        return await asyncio.wrap_future(writer_for(engine).submit(work))
+        return await writer_for(engine).submit_async(work)
     return await _in_thread(write_here, engine, work)
 
 

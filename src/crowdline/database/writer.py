@@ -14,6 +14,7 @@ engine that is no longer used holds no thread.
 
 from __future__ import annotations
 
+import asyncio
 import os
 import threading
 import time
@@ -32,7 +33,8 @@ T = TypeVar("T")
 MAX_BATCH = 64
 IDLE_SECONDS = 2.0
 
-Job = tuple[Callable[[sa.Connection], Any], "Future[Any]"]
+# a job: the work, and how to hand its outcome back (ok, value or exception)
+Job = tuple[Callable[[sa.Connection], Any], Callable[[bool, Any], None]]
 
 
 class SqliteWriter:
@@ -47,45 +49,77 @@ class SqliteWriter:
 
     def submit(self, work: Callable[[sa.Connection], T]) -> Future[T]:
         """Queue ``work``; the future resolves after the transaction holding it commits."""
+        future: Future[T] = Future()
+        future.set_running_or_notify_cancel()
+
+        def resolve(ok: bool, value: Any) -> None:
+            if ok:
+                future.set_result(value)
+            else:
+                future.set_exception(value)
+
+        self._put((work, resolve))
+        return future
+
+    def submit_async(self, work: Callable[[sa.Connection], T]) -> asyncio.Future[T]:
+        """``submit`` for the running event loop: an asyncio future, resolved on the loop."""
+        loop = asyncio.get_running_loop()
+        future: asyncio.Future[T] = loop.create_future()
+
+        def settle(ok: bool, value: Any) -> None:
+            if future.cancelled():
+                return
+            if ok:
+                future.set_result(value)
+            else:
+                future.set_exception(value)
+
+        self._put((work, lambda ok, value: loop.call_soon_threadsafe(settle, ok, value)))
+        return future
+
+    def _put(self, job: Job) -> None:
         if threading.current_thread() is self._thread:
             raise RuntimeError("a write inside a write: pass the connection down instead")
-        future: Future[T] = Future()
         with self._ready:
-            self._queue.append((work, future))
+            self._queue.append(job)
             if self._thread is None:
                 self._thread = threading.Thread(target=self._run, daemon=True,
                                                 name="crowdline-sqlite-writer")
                 self._thread.start()
             else:
                 self._ready.notify()
-        return future
 
     def _run(self) -> None:
-        while True:
-            with self._ready:
-                if not self._queue:
-                    self._ready.wait(IDLE_SECONDS)
+        conn: sa.Connection | None = None
+        try:
+            while True:
+                with self._ready:
                     if not self._queue:
-                        self._thread = None
-                        return
-                batch = [self._queue.popleft()
-                         for _ in range(min(len(self._queue), MAX_BATCH))]
-            live = [(work, future) for work, future in batch
-                    if future.set_running_or_notify_cancel()]
-            if live:
-                self._commit(live)
+                        self._ready.wait(IDLE_SECONDS)
+                        if not self._queue:
+                            self._thread = None
+                            return
+                    batch = [self._queue.popleft()
+                             for _ in range(min(len(self._queue), MAX_BATCH))]
+                if conn is None or conn.invalidated or conn.closed:
+                    conn = self.engine.connect()  # kept while the thread lives
+                self._commit(conn, batch)
+        finally:
+            if conn is not None:
+                conn.close()
 
-    def _commit(self, batch: list[Job]) -> None:
+    def _commit(self, conn: sa.Connection, batch: list[Job]) -> None:
         outcomes: list[tuple[bool, Any]] = []
         for attempt in range(ATTEMPTS):
             outcomes = []
             try:
-                with writer_lock(self.engine), self.engine.begin() as conn:
+                with writer_lock(self.engine), conn.begin():
                     if len(batch) == 1:
                         outcomes.append((True, batch[0][0](conn)))
                     else:
+                        raw = conn.connection.driver_connection
                         for work, _ in batch:
-                            outcomes.append(_in_savepoint(conn, work))
+                            outcomes.append(_in_savepoint(conn, raw, work))
                 break
             except sa.exc.DBAPIError as exc:
                 if retryable(exc) and attempt < ATTEMPTS - 1:
@@ -99,24 +133,24 @@ class SqliteWriter:
                 break
         self.batches += 1
         self.jobs += len(batch)
-        for (_, future), (ok, value) in zip(batch, outcomes, strict=True):
-            if ok:
-                future.set_result(value)
-            else:
-                future.set_exception(value)
+        for (_, resolve), (ok, value) in zip(batch, outcomes, strict=True):
+            resolve(ok, value)
 
 
-def _in_savepoint(conn: sa.Connection, work: Callable[[sa.Connection], Any]
+def _in_savepoint(conn: sa.Connection, raw: Any, work: Callable[[sa.Connection], Any]
                   ) -> tuple[bool, Any]:
-    savepoint = conn.begin_nested()
+    # plain SQL savepoints on the driver connection: SQLAlchemy's own nested transactions
+    # cost more Python than the work they wrap
+    raw.execute("SAVEPOINT crowdline_job")
     try:
         value = work(conn)
     except Exception as exc:  # handed back to the request that sent it
-        savepoint.rollback()
+        raw.execute("ROLLBACK TO SAVEPOINT crowdline_job")
+        raw.execute("RELEASE SAVEPOINT crowdline_job")
         if isinstance(exc, sa.exc.OperationalError):
             return False, unavailable(exc)
         return False, exc
-    savepoint.commit()
+    raw.execute("RELEASE SAVEPOINT crowdline_job")
     return True, value
 
 
