@@ -23,6 +23,7 @@ from crowdline.crowd.facts import touch_worker
 from crowdline.crowd.lifecycle import set_assignment_status, set_pool_status
 from crowdline.crowd.models import QcAction, utc
 from crowdline.crowd.transactions import key
+from crowdline.database.driver import Driver
 from crowdline.errors import PoolNotFound, WorkerNotFound
 
 OPERATORS: dict[str, Callable[[Any, Any], bool]] = {
@@ -141,16 +142,21 @@ class Context:
                    for c in self.qc.get("configs") or [])
 
 
+# GOLDEN_SET runs at every submit: its two statements are prepared SQL (database/driver.py)
+_GOLDEN_RECENT = ("SELECT correct FROM crowd_answers WHERE worker_id = :w AND pool_id = :p "
+                  "AND kind = 'GOLDEN' AND submitted IS NOT NULL ORDER BY submitted DESC "
+                  "LIMIT :n")
+_ANSWERED = ("SELECT count(*) FROM crowd_answers WHERE worker_id = :w AND pool_id = :p "
+             "AND submitted IS NOT NULL")
+
+
 def _golden_figures(ctx: Context, worker_key: int, params: dict[str, Any]) -> dict[str, Any]:
-    a = t.answers.c
+    d = Driver(ctx.conn)
     history = int(params.get("history_size") or 10)
-    rows = ctx.conn.execute(sa.select(a.correct).where(
-        a.worker_id == worker_key, a.pool_id == ctx.pool_key, a.kind == "GOLDEN",
-        a.submitted.is_not(None)).order_by(a.submitted.desc()).limit(history)).all()
-    total = ctx.conn.execute(sa.select(sa.func.count()).select_from(t.answers).where(
-        a.worker_id == worker_key, a.pool_id == ctx.pool_key,
-        a.submitted.is_not(None))).scalar_one()
-    return golden_set_figures([bool(r.correct) for r in rows], int(total))
+    where = {"w": worker_key, "p": ctx.pool_key}
+    recent = d.all(_GOLDEN_RECENT, {**where, "n": history})
+    total = d.one(_ANSWERED, where)[0]
+    return golden_set_figures([bool(r[0]) for r in recent], int(total))
 
 
 def _task_answers(ctx: Context, task_keys: Sequence[int]) -> dict[int, list[tuple[int, Any]]]:
