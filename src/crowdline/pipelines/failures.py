@@ -90,6 +90,13 @@ def earlier_permanent_failures(engine: sa.Engine, job: Any, spec: PipelineSpec,
     found: dict[str, Any] = {}
     ids = sorted(wanted)
     with t.reading(engine) as conn:
+        # one cheap look first: most pipelines never failed on invalid input
+        earlier = conn.execute(
+            sa.select(t.datums.c.datum_id).join(t.jobs, t.jobs.c.id == t.datums.c.job_id)
+            .where(t.jobs.c.pipeline == job.pipeline, t.jobs.c.id != job.id,
+                   t.datums.c.permanent.is_(True)).limit(1)).first()
+        if earlier is None:
+            return []
         for start in range(0, len(ids), _IN_CHUNK):
             rows = conn.execute(
                 sa.select(t.datums.c.datum_id, t.datums.c.datum_hash, t.datums.c.state,

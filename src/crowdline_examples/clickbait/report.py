@@ -7,6 +7,7 @@ user runs to audit their own flow.
 from __future__ import annotations
 
 import io
+import json
 from typing import Any
 
 import pandas as pd
