@@ -23,7 +23,12 @@ from starlette.concurrency import run_in_threadpool
 from crowdline.crowd import AnnotatorAssignment, Worker
 from crowdline.crowd.projects import labels_of
 from crowdline.crowd.tasks import label_of
-from crowdline.errors import AssignmentNotActive, AuthenticationFailed, InvalidInput
+from crowdline.errors import (
+    AssignmentNotActive,
+    AuthenticationFailed,
+    InvalidInput,
+    PermissionDenied,
+)
 from crowdline.server.csrf import require_csrf
 from crowdline.server.deps import WORKER_COOKIE, CrowdDep, get_crowd, throttle, worker_from
 
@@ -84,6 +89,8 @@ def pools(request: Request, crowd: CrowdDep) -> Response:
         return worker
     open_pools = []
     for pool in crowd.list_pools(status="OPEN"):
+        if crowd.worker_standing(worker.id, pool.id).get("state") == "unavailable":
+            continue  # banned here, or the pool's filter leaves this worker out
         project = crowd.get_project(pool.project_id)
         open_pools.append({"id": pool.id, "name": project.public_name,
                            "description": project.public_description,
@@ -97,6 +104,10 @@ def instructions(pool_id: str, request: Request, crowd: CrowdDep) -> Response:
     if isinstance(worker, Response):
         return worker
     pool = crowd.get_pool(pool_id)
+    if pool.status != "OPEN" or crowd.worker_standing(
+            worker.id, pool.id).get("state") == "unavailable":
+        raise PermissionDenied(f"pool {pool.id} is not open to you",
+                               hint="pick one of the pools listed at /annotate")
     project = crowd.get_project(pool.project_id)
     return _page(request, "instructions.html", {
         "worker": worker, "pool_id": pool.id, "name": project.public_name,
