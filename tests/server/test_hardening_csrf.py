@@ -38,7 +38,8 @@ def test_the_answer_form_needs_its_token_and_an_allowed_origin(client: httpx.Cli
     _, token = crowd.invite_worker("ann")
     client.get(f"/join/{token}")
     suite_id, fields = _suite_form(client, pool.id)
-    assert fields["csrf_token"] and client.cookies.get(CSRF_COOKIE)
+    assert fields["csrf_token"]
+    assert client.cookies.get(CSRF_COOKIE)
     url = f"/annotate/assignments/{suite_id}/submit"
     # another site posts the form, the browser adds the cookies (and says where it came from)
     forged = client.post(url, data=fields, headers={"Origin": EVIL})

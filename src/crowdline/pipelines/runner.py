@@ -36,6 +36,7 @@ from crowdline.pipelines.executors import Executor, batch_size_for
 from crowdline.pipelines.models import RunReport
 from crowdline.pipelines.planner import utcnow
 from crowdline.pipelines.processes import clean_up_after_crashes
+from crowdline.pipelines.secret_store import mask
 from crowdline.pipelines.spec import PipelineSpec, parse_spec
 from crowdline.pipelines.staging import Staging
 from crowdline.pipelines.states import (
@@ -80,6 +81,7 @@ class JobRunner:
         self.engine: sa.Engine = workspace.engine
         self.staging = staging
         self.secrets = secrets
+        self._secret_values: list[str] = []
         self.owner = new_owner()
         self._task_parts: dict[tuple[str, str], list[dict[str, Any]]] = {}
         self.settings = workspace.settings.to_dict()
@@ -188,7 +190,9 @@ class JobRunner:
     def _dispatch(self, job: Any, spec: PipelineSpec, pending: list[Any], executor: Executor,
                   report: RunReport) -> None:
         env = dict(spec.transform.env)
-        env.update(self.secrets.environment(spec.transform.secrets))
+        secret_env = self.secrets.environment(spec.transform.secrets)
+        self._secret_values = list(secret_env.values())  # masked in logs and errors
+        env.update(secret_env)
         transform = {"python": spec.transform.python, "cmd": list(spec.transform.cmd),
                      "stdin": list(spec.transform.stdin),
                      "accept_return_code": list(spec.transform.accept_return_code),
@@ -238,6 +242,9 @@ class JobRunner:
 
         Under ``on_datum_failure: skip_datum`` a failed datum's output is its report
         (``/rejected/<input path>.json``), committed with the other datums' outputs."""
+        for result in results:  # a transform that prints its token leaves *** in the log
+            result.log = mask(result.log, self._secret_values)
+            result.error = mask(result.error, self._secret_values)
         skip = spec.on_datum_failure == "skip_datum"
         if skip:
             for result in results:

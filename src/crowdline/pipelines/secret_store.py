@@ -1,25 +1,43 @@
-"""Named secrets (``crowdline secret create NAME KEY=VALUE``) for ``transform.secrets``.
+"""Named secrets (``crowdline secret create NAME KEY=-``) for ``transform.secrets``.
 
-Values are kept in the workspace database as given (not encrypted): protect the database
-as you would a ``.env`` file.
+Values are sealed at rest (``crowdline.keys.seal``: encrypted and authenticated under the
+workspace key, never stored in plain text) and unsealed only to hand them to a transform.
+Job logs and errors are masked: every secret value a job received reads ``***`` there
+(``mask``). Values shorter than MIN_VALUE characters are refused: they could not be masked
+without garbling the logs.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from typing import Any
 
 import sqlalchemy as sa
 
 from crowdline.errors import InvalidInput, SecretNotFound
+from crowdline.keys import is_sealed, seal, unseal
 from crowdline.pipelines import tables as t
 from crowdline.pipelines.planner import utcnow
 from crowdline.pipelines.spec import NAME_RE, SecretRef
 
+MIN_VALUE = 4
+MASK = "***"
+
+
+def mask(text: str | None, values: Iterable[str]) -> str | None:
+    """``text`` with every occurrence of each secret value replaced by ``***``."""
+    if not text:
+        return text
+    for value in sorted({v for v in values if v}, key=len, reverse=True):
+        text = text.replace(value, MASK)
+    return text
+
 
 class SecretStore:
-    def __init__(self, engine: sa.Engine) -> None:
+    def __init__(self, engine: sa.Engine, key: Callable[[], bytes]) -> None:
+        """``key()`` gives the workspace key (read when a secret is first used)."""
         self.engine = engine
+        self._key = key
 
     def create(self, name: str, values: dict[str, str]) -> None:
         """Create or replace the secret ``name``."""
@@ -28,7 +46,13 @@ class SecretStore:
         if not values or not all(isinstance(k, str) and k for k in values):
             raise InvalidInput(f"secret {name!r} needs at least one KEY=VALUE",
                                hint="crowdline secret create NAME KEY=VALUE ...")
-        data = {str(k): str(v) for k, v in values.items()}
+        short = sorted(k for k, v in values.items() if len(str(v)) < MIN_VALUE)
+        if short:
+            raise InvalidInput(f"secret {name!r}: the value of {short[0]} is shorter than "
+                               f"{MIN_VALUE} characters", hint="a value that short could not "
+                               "be masked in logs; use the real token or password")
+        key = self._key()
+        data = {str(k): seal(key, str(v).encode()) for k, v in values.items()}
         with self.engine.begin() as conn:
             conn.execute(t.secrets.delete().where(t.secrets.c.name == name))
             conn.execute(t.secrets.insert().values(name=name, data=data, created_at=utcnow()))
@@ -58,5 +82,8 @@ class SecretStore:
             if ref.name not in stored or ref.key not in stored[ref.name]:
                 raise SecretNotFound(f"secret {ref.name!r} has no key {ref.key!r}",
                                      hint=f"crowdline secret create {ref.name} {ref.key}=VALUE")
-            env[ref.env_var] = stored[ref.name][ref.key]
+            value = stored[ref.name][ref.key]
+            # a value stored before sealing existed is handed over as it is
+            env[ref.env_var] = unseal(self._key(), value).decode() if is_sealed(value) \
+                else value
         return env

@@ -20,6 +20,7 @@ from crowdline.errors import (
     PipelineAlreadyExists,
     PipelineNotFound,
 )
+from crowdline.keys import workspace_key
 from crowdline.pipelines import failures
 from crowdline.pipelines import tables as t
 from crowdline.pipelines.executors import Executor, make_executor
@@ -46,7 +47,7 @@ class Pipelines:
         self.workspace = workspace
         self.engine: sa.Engine = workspace.engine
         self.staging = Staging(Path(workspace.settings.home) / "pipelines" / "staging")
-        self.secrets = SecretStore(self.engine)
+        self.secrets = SecretStore(self.engine, key=lambda: workspace_key(workspace.settings))
         self._executor: Executor | None = None
 
     @property

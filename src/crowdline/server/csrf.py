@@ -4,9 +4,10 @@ Every page form carries ``{{ csrf_input() }}``: a hidden ``csrf_token`` that is 
 a key derived from the workspace key, of a random per-browser-session cookie
 (``crowdline_csrf``, HttpOnly, set with the first page that renders a form). A state-changing
 page route depends on ``require_csrf``, which refuses (403) a request whose token (the form
-field, or the ``X-CSRF-Token`` header for scripts) does not match its cookie, and one whose ``Origin`` (or, lacking it, ``Referer``) is not this server's
-own, the configured ``public_url`` or one of ``allowed_origins``. That also closes login CSRF:
-the sign-in form needs the token of the browser that shows it.
+field, or the ``X-CSRF-Token`` header for scripts) does not match its cookie, and one whose
+``Origin`` (or, lacking it, ``Referer``) is not this server's own, the configured
+``public_url`` or one of ``allowed_origins``. That also closes login CSRF: the sign-in form
+needs the token of the browser that shows it.
 
 The JSON and upload APIs never read cookies (tokens travel in the Authorization header, see
 ``deps.py``), so a cross-site request cannot carry credentials there at all.
