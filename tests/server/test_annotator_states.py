@@ -259,3 +259,19 @@ def test_standing_undo_skip_and_insights_on_each_back_end(db_workspace: Any) -> 
     assert crowd.worker_standing(ann.id, pool.id)["state"] in ("finished", "later")
     crowd.set_restriction(ann.id, "ALL_PROJECTS")
     assert crowd.worker_standing(ann.id, pool.id)["state"] == "unavailable"
+
+
+def test_training_items_come_shuffled(server_workspace: Any) -> None:
+    """A training file of 10 of one label then 10 of the other is not handed out in file
+    order: first suites of 2 reach into the second half (in file order they never would)."""
+    crowd = server_workspace.crowd
+    training, _ = training_and_pool(crowd, tasks=20, per_suite=2)
+    ids = sorted(int(t.id) for t in crowd.list_tasks(training.id))
+    second_half = {str(i) for i in ids[10:]}
+    reached = []
+    for n in range(8):
+        worker, _ = crowd.invite_worker(f"Learner {n}")
+        suite = crowd.request_assignment(worker.id, training.id)
+        assert suite is not None
+        reached += [task["id"] in second_half for task in suite.tasks]
+    assert any(reached)  # (all 16 from the first half by chance: p < 1e-5)

@@ -99,9 +99,14 @@ def _claim_real(d: Driver, pool_key: int, worker_key: int,
     return sorted(claimed)
 
 
+# A training pool is small: its items are drawn from (up to) this many, so their order says
+# nothing about their answers (a file of 10 "yes" then 10 "no" is not a pattern to learn).
+TRAINING_WINDOW = 1000
+
+
 def _pick_unseen(d: Driver, pool_key: int, kind: str, worker_key: int, count: int,
-                 *, shuffle: bool) -> list[tuple[int, Any]]:
-    window = count * 4 if shuffle else count
+                 *, shuffle: bool, window: int | None = None) -> list[tuple[int, Any]]:
+    window = window or (count * 4 if shuffle else count)
     # control and training tasks are always available: the condition lets the index
     # (pool, kind, available, id) give them in id order without a sort
     found = d.all(_PICK, {"p": pool_key, "kind": kind, "yes": True, "w": worker_key,
@@ -128,7 +133,8 @@ def _issue(conn: sa.Connection, d: Driver, pool: Pool,
     mixer, pool_key = pool.mixer_config, int(pool.id)
     if pool.type == "TRAINING":
         picked = _pick_unseen(d, pool_key, "TRAINING", worker_key,
-                              mixer["training_tasks_count"], shuffle=True)
+                              mixer["training_tasks_count"], shuffle=True,
+                              window=TRAINING_WINDOW)
         return [(k, "TRAINING", v) for k, v in picked] or None
     golden_count = mixer.get("golden_tasks_count", 0)
     golden = (_pick_unseen(d, pool_key, "GOLDEN", worker_key, golden_count, shuffle=True)
