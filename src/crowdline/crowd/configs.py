@@ -135,7 +135,8 @@ Overlap = Annotated[int, Field(ge=1, le=MAX_OVERLAP)]
 
 class Defaults(Strict):
     default_overlap_for_new_tasks: Overlap | None = None
-    default_overlap_for_new_task_suites: Overlap | None = None
+    # 0 is Toloka's "no suite-level overlap": the tasks' own overlap applies
+    default_overlap_for_new_task_suites: Annotated[int, Field(ge=0, le=MAX_OVERLAP)] | None = None
 
 
 class DynamicOverlapConfig(Strict):

@@ -1,0 +1,237 @@
+"""Toloka's classification notebooks, as our scripts (tests/toloka/notebooks), run to their
+results against a crowdline server through the real toloka-kit client.
+
+Each script runs in a thread, as a requester would run it; simulated annotators (invited with
+an English profile) work through the annotator HTTP API: whatever the server offers them —
+training first, then the pool — answering from the stand-in data's truth, captchas included.
+The server's clock is a SimulatedClock that each annotator advances by the time they spend on a
+suite, so the notebooks' fast-response rules (15-30 s) see people, not a script.
+"""
+
+from __future__ import annotations
+
+import importlib.util
+import re
+import sys
+import threading
+import time
+from collections.abc import Callable, Iterator
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pandas as pd
+import pytest
+import uvicorn
+
+from crowdline.crowd.simulate import SimulatedClock
+from crowdline.server import create_app
+from crowdline.testing.ports import free_port, wait_for_port
+from crowdline.workspace import Workspace
+
+NOTEBOOKS = Path(__file__).parent / "notebooks"
+WORDS = ("zero", "one", "two", "three", "four", "five", "six", "seven", "eight", "nine")
+
+pytestmark = pytest.mark.slow
+
+
+class Server:
+    def __init__(self, url: str, token: str, workspace: Workspace,
+                 clock: SimulatedClock) -> None:
+        self.url, self.token, self.workspace, self.clock = url, token, workspace, clock
+
+
+@pytest.fixture
+def server(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Server]:
+    for key in ("CROWDLINE_HOME", "CROWDLINE_DATABASE_URL", "CROWDLINE_STORAGE_URL"):
+        monkeypatch.delenv(key, raising=False)
+    workspace = Workspace.init(tmp_path / "ws")
+    clock = SimulatedClock()
+    workspace.crowd.clock = clock  # the server's crowd: time passes as annotators work
+    token = workspace.crowd.create_requester_token("notebooks")
+    port = free_port()
+    uv = uvicorn.Server(uvicorn.Config(create_app(workspace), host="127.0.0.1", port=port,
+                                       log_level="warning", lifespan="off"))
+    thread = threading.Thread(target=uv.run, daemon=True)
+    thread.start()
+    try:
+        assert wait_for_port(port)
+        yield Server(f"http://127.0.0.1:{port}", token, workspace, clock)
+    finally:
+        uv.should_exit = True
+        thread.join(timeout=10)
+        workspace.close()
+
+
+def load(name: str) -> Any:
+    spec = importlib.util.spec_from_file_location(f"notebook_{name}", NOTEBOOKS / f"{name}.py")
+    module = importlib.util.module_from_spec(spec)
+    sys.modules[spec.name] = module
+    spec.loader.exec_module(module)
+    return module
+
+
+def solve(question: str) -> str:
+    a, b = re.match(r"What is (\w+) plus (\w+)\?", question).groups()
+    return str(WORDS.index(a) + WORDS.index(b))
+
+
+class Crowd:
+    """Annotators taking turns over the annotator API until the script is done."""
+
+    def __init__(self, server: Server, n: int, truth: Callable[[dict[str, Any]], str],
+                 seconds_per_suite: float, accuracy: float = 0.95) -> None:
+        self.server, self.truth, self.seconds = server, truth, seconds_per_suite
+        self.accuracy = accuracy
+        self.tokens = []
+        for i in range(n):
+            made = httpx.post(f"{server.url}/api/crowdline/v1/workers",
+                              json={"name": f"sim{i}", "profile": {"languages": ["EN"]}},
+                              headers={"Authorization": f"OAuth {server.token}"}, timeout=30)
+            assert made.status_code == 201, made.text
+            self.tokens.append(made.json()["token"])
+        self.suites = 0
+        self.captchas = 0
+        self._controls: dict[str, bool] = {}
+
+    def _is_control(self, task_id: str) -> bool:
+        if task_id not in self._controls:
+            task = self.server.workspace.crowd.get_task(task_id)
+            self._controls[task_id] = bool(task.known_solutions)
+        return self._controls[task_id]
+
+    def _answer(self, suite: dict[str, Any], task: dict[str, Any], n: int) -> dict[str, Any]:
+        field = next(iter(suite["output_spec"]))
+        right = self.truth(task["input_values"])
+        labels = [label["value"] for label in suite["labels"]]
+        # every 20th answer on a real task is wrong; control tasks are the easy ones nobody
+        # misses (the clickbait notebook bans after one wrong control task), so the
+        # simulation asks the requester side which tasks those are
+        wrong = not suite["is_training"] and n % round(1 / (1 - self.accuracy)) == 0 \
+            and not self._is_control(task["id"])
+        value = next(v for v in labels if v != right) if wrong else right
+        return {"output_values": {field: value}}
+
+    def work(self, script: threading.Thread) -> None:
+        answered = 0
+        idle_rounds = 0
+        while script.is_alive() and idle_rounds < 10_000:
+            got_any = False
+            for token in self.tokens:
+                headers = {"Authorization": f"Bearer {token}"}
+                got = httpx.post(f"{self.server.url}/api/annotator/v1/assignments/next",
+                                 json={}, headers=headers, timeout=30)
+                if got.status_code == 204:
+                    continue
+                assert got.status_code == 200, got.text
+                suite = got.json()
+                solutions = []
+                for task in suite["tasks"]:
+                    answered += 1
+                    solutions.append(self._answer(suite, task, answered))
+                body: dict[str, Any] = {"solutions": solutions}
+                if suite.get("captcha"):
+                    body["captcha_answer"] = solve(suite["captcha"]["question"])
+                    self.captchas += 1
+                self.server.clock.advance(self.seconds)
+                sent = httpx.post(
+                    f"{self.server.url}/api/annotator/v1/assignments/{suite['id']}/submit",
+                    json=body, headers=headers, timeout=30)
+                assert sent.status_code == 200, sent.text
+                self.suites += 1
+                got_any = True
+            if not got_any:
+                idle_rounds += 1
+                time.sleep(0.05)
+
+
+def run_notebook(module: Any, server: Server, data: Path, crowd: Crowd) -> Any:
+    result: dict[str, Any] = {}
+
+    def target() -> None:
+        try:
+            result["value"] = module.main(server.token, server.url, str(data), 0.05)
+        except BaseException as exc:  # re-raised in the test thread
+            result["error"] = exc
+
+    script = threading.Thread(target=target, daemon=True)
+    script.start()
+    crowd.work(script)
+    script.join(timeout=120)
+    if "error" in result:
+        raise result["error"]
+    assert "value" in result, "the notebook script did not finish"
+    return result["value"]
+
+
+def test_learn_the_basics(server: Server, tmp_path: Path) -> None:
+    truth = {f"https://images.example/{'cat' if i % 3 else 'dog'}_{i}.jpg":
+             ("cat" if i % 3 else "dog") for i in range(40)}
+    data = tmp_path / "toy_dataset.tsv"
+    pd.DataFrame({"url": list(truth), "label": list(truth.values())}).to_csv(
+        data, sep="\t", index=False)
+    crowd = Crowd(server, 6, lambda values: truth[values["image"]], seconds_per_suite=60)
+    predicted = run_notebook(load("learn_the_basics"), server, data, crowd)
+    assert len(predicted) == 40
+    assert (predicted == pd.Series(truth)[predicted.index]).mean() >= 0.95
+    assert crowd.suites >= 12  # 40 tasks x overlap 3 / 10 per suite
+
+
+def test_clickbait_text_classification(server: Server, tmp_path: Path) -> None:
+    rows = [(f"You Won't Believe What Happened To Item {i}", "clickbait") if i % 2 else
+            (f"Council approves the budget of district {i}", "notclickbait")
+            for i in range(130)]
+    data = tmp_path / "clickbait.csv"
+    pd.DataFrame(rows, columns=["headline", "category"]).to_csv(data, index=False)
+    truth = dict(rows)
+    crowd = Crowd(server, 12, lambda values: truth[values["headline"]], seconds_per_suite=35)
+    predicted = run_notebook(load("text_classification"), server, data, crowd)
+    assert len(predicted) == 100  # the main data set, no control or training task
+    assert (predicted == pd.Series(truth)[predicted.index]).mean() >= 0.95
+    assert server.workspace.crowd.list_qc_actions() == []  # nobody too fast, none banned
+
+
+def test_sentiment_analysis(server: Server, tmp_path: Path) -> None:
+    rows = [(f"Great product number {i}, works perfectly, I recommend it", True) if i % 2 else
+            (f"Product {i} broke after one day, do not buy it", False) for i in range(260)]
+    data = tmp_path / "reviews.csv"
+    pd.DataFrame(rows, columns=["reviews.text", "reviews.doRecommend"]).to_csv(data,
+                                                                               index=False)
+    truth = {text: "pos" if good else "neg" for text, good in rows}
+    crowd = Crowd(server, 5, lambda values: truth[values["review"]], seconds_per_suite=90)
+    result = run_notebook(load("sentiment_analysis"), server, data, crowd)
+    assert len(result) == 200
+    assert (result["sentiment"] == result["review"].map(truth)).mean() >= 0.95
+    assert crowd.captchas > 0  # MEDIUM: every 10th suite of a worker
+    skills = server.workspace.crowd.get_worker_skills()
+    assert skills
+    assert {s.value for s in skills} == {100.0}  # golden answers all right
+    assert [a.collector for a in server.workspace.crowd.list_qc_actions()
+            if "restriction_id" in a.action] == []
+
+
+def test_imdb_benchmark(server: Server, tmp_path: Path) -> None:
+    rows = [(f"A wonderful film, number {i}. The cast shines and I loved it.", "pos")
+            if i % 2 else (f"Film {i} was a dull mess; I want my two hours back.", "neg")
+            for i in range(200)]
+    data = tmp_path / "imdb.csv"
+    pd.DataFrame(rows, columns=["text", "label"]).to_csv(data, index=False)
+    truth = dict(rows)
+    crowd = Crowd(server, 12, lambda values: truth[values["text"]], seconds_per_suite=20)
+    module = load("text_classification_imdb")
+    result: dict[str, Any] = {}
+
+    def target() -> None:
+        try:
+            result["value"] = module.main(server.token, server.url, str(data), 0.05,
+                                          n_rows=100, n_control=20)
+        except BaseException as exc:
+            result["error"] = exc
+
+    script = threading.Thread(target=target, daemon=True)
+    script.start()
+    crowd.work(script)
+    script.join(timeout=120)
+    if "error" in result:
+        raise result["error"]
+    assert result["value"] >= 0.95  # the notebook's balanced accuracy
