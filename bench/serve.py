@@ -37,6 +37,7 @@ import tempfile
 import threading
 import time
 import uuid
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -173,12 +174,16 @@ class Http:
 
 @dataclass
 class Tally:
+    """What happened after the warm-up (``measuring`` turns on when it ends)."""
+
+    measuring: bool = False
     pairs: int = 0
     answers: int = 0
     exhausted: int = 0  # annotators told "no more tasks" (204)
     errors: list[str] = field(default_factory=list)
     next_seconds: list[float] = field(default_factory=list)
     submit_seconds: list[float] = field(default_factory=list)
+    all_errors: int = 0  # warm-up included
 
 
 async def annotate(port: int, token: str, pool_id: str, tally: Tally, stop_at: float,
@@ -196,12 +201,15 @@ async def annotate(port: int, token: str, pool_id: str, tally: Tally, stop_at: f
         while time.perf_counter() < stop_at:
             begun = time.perf_counter()
             status, body = await http.post(f"{API}/next", ask, token)
-            tally.next_seconds.append(time.perf_counter() - begun)
+            if tally.measuring:
+                tally.next_seconds.append(time.perf_counter() - begun)
             if status == 204:
                 tally.exhausted += 1
                 return
             if status != 200:
-                tally.errors.append(f"next {status}: {body[:200]!r}")
+                tally.all_errors += 1
+                if tally.measuring:
+                    tally.errors.append(f"next {status}: {body[:200]!r}")
                 await asyncio.sleep(0.05)
                 continue
             suite = orjson.loads(body)
@@ -213,36 +221,49 @@ async def annotate(port: int, token: str, pool_id: str, tally: Tally, stop_at: f
             submit = submit if isinstance(submit, bytes) else submit.encode()
             begun = time.perf_counter()
             status, body = await http.post(f"{API}/{suite['id']}/submit", submit, token)
-            tally.submit_seconds.append(time.perf_counter() - begun)
+            if tally.measuring:
+                tally.submit_seconds.append(time.perf_counter() - begun)
             if status != 200:
-                tally.errors.append(f"submit {status}: {body[:200]!r}")
+                tally.all_errors += 1
+                if tally.measuring:
+                    tally.errors.append(f"submit {status}: {body[:200]!r}")
                 continue
-            tally.pairs += 1
-            tally.answers += len(solutions)
+            if tally.measuring:
+                tally.pairs += 1
+                tally.answers += len(solutions)
     except (OSError, asyncio.IncompleteReadError, ValueError) as exc:
+        tally.all_errors += 1
         tally.errors.append(f"{type(exc).__name__}: {exc}")
     finally:
         http.close()
 
 
-def drive(port: int, tokens: list[str], pool_id: str, seconds: float, think: float,
-          spammers: int) -> tuple[Tally, float]:
+def drive(port: int, tokens: list[str], pool_id: str, warmup: float, seconds: float,
+          think: float, spammers: int, on_measure: Callable[[], None]) -> tuple[Tally, float]:
+    """Run the annotators for ``warmup`` + ``seconds``; count only the last ``seconds``
+    (``on_measure`` is called when the warm-up ends, to snapshot the server's CPU)."""
     tally = Tally()
+    window = {"start": 0.0}
+
+    def start_measuring() -> None:
+        on_measure()
+        tally.measuring = True
+        window["start"] = time.perf_counter()
 
     async def run() -> None:
-        stop_at = time.perf_counter() + seconds
+        asyncio.get_running_loop().call_later(warmup, start_measuring)
+        stop_at = time.perf_counter() + warmup + seconds
         await asyncio.gather(*(
             annotate(port, token, pool_id, tally, stop_at, think, i < spammers,
                      think * i / len(tokens)) for i, token in enumerate(tokens)))
 
-    started = time.perf_counter()
     try:
         import uvloop
 
         uvloop.run(run())
     except ImportError:
         asyncio.run(run())
-    return tally, time.perf_counter() - started
+    return tally, time.perf_counter() - window["start"]
 
 
 # -- measuring ----------------------------------------------------------------------------------
@@ -251,11 +272,25 @@ def drive(port: int, tokens: list[str], pool_id: str, seconds: float, think: flo
 class Sampler(threading.Thread):
     """Peak resident memory of the server (and its children), sampled every 100 ms."""
 
-    def __init__(self, pid: int) -> None:
+    def __init__(self, pid: int, database_pid: int | None = None) -> None:
         super().__init__(daemon=True)
         self.process = psutil.Process(pid)
+        self.database = None if database_pid is None else psutil.Process(database_pid)
         self.peak = 0
         self.stop = threading.Event()
+
+    def database_cpu_seconds(self) -> float | None:
+        """CPU of the PostgreSQL server and its backends (ended backends are not counted)."""
+        if self.database is None:
+            return None
+        total = 0.0
+        for p in [self.database, *self.database.children(recursive=True)]:
+            try:
+                times = p.cpu_times()
+            except psutil.Error:
+                continue
+            total += times.user + times.system
+        return total
 
     def members(self) -> list[psutil.Process]:
         return [self.process, *self.process.children(recursive=True)]
@@ -263,8 +298,11 @@ class Sampler(threading.Thread):
     def cpu_seconds(self) -> float:
         total = 0.0
         for p in self.members():
-            with_children = p.cpu_times()
-            total += with_children.user + with_children.system
+            try:
+                times = p.cpu_times()
+            except psutil.Error:
+                continue
+            total += times.user + times.system
         return total
 
     def run(self) -> None:
@@ -299,28 +337,42 @@ def case_of(name: str) -> Case:
 
 
 def run_case(ws: Workspace, case: Case, port: int, tokens: list[str], tasks: int,
-             seconds: float, sampler: Sampler) -> dict:
+             warmup: float, seconds: float, sampler: Sampler) -> dict:
     pool_id = build_pool(ws, case.name, tasks, real=case.real, golden=case.golden,
                          overlap=case.overlap, rule=case.rule)
     ws.crowd.open_pool(pool_id)
-    print(f"  {case.name}: {case.annotators} annotators for {seconds:.0f}s", file=sys.stderr)
+    warmup = max(warmup, case.think + 1.0)  # every annotator has asked once before counting
+    print(f"  {case.name}: {case.annotators} annotators, {warmup:.0f}s warm-up + "
+          f"{seconds:.0f}s", file=sys.stderr)
     load_start = os.getloadavg()[0]
-    cpu_before, client_before = sampler.cpu_seconds(), time.process_time()
-    tally, elapsed = drive(port, tokens[:case.annotators], pool_id, seconds, case.think,
-                           int(case.annotators * case.spammer_share))
-    server_cpu = sampler.cpu_seconds() - cpu_before
-    client_cpu = time.process_time() - client_before
+    before: dict[str, float | None] = {}
+
+    def snapshot() -> None:
+        before.update(server=sampler.cpu_seconds(), client=time.process_time(),
+                      database=sampler.database_cpu_seconds())
+
+    tally, elapsed = drive(port, tokens[:case.annotators], pool_id, warmup, seconds,
+                           case.think, int(case.annotators * case.spammer_share), snapshot)
+    server_cpu = sampler.cpu_seconds() - before["server"]
+    client_cpu = time.process_time() - before["client"]
+    database_cpu = sampler.database_cpu_seconds()
     ws.crowd.close_pool(pool_id)
     requests = len(tally.next_seconds) + len(tally.submit_seconds)
+
+    def per_request(cpu: float) -> float:
+        return round(1000 * cpu / max(1, requests), 3)
+
     result = {
         "case": case.name, "annotators": case.annotators,
         "suite": f"{case.real} real + {case.golden} golden, overlap {case.overlap}"
                  + (", GOLDEN_SET ban rule" if case.rule else ""),
-        "think_seconds": case.think, "window_seconds": round(elapsed, 1),
+        "think_seconds": case.think, "warmup_seconds": warmup,
+        "window_seconds": round(elapsed, 1),
         "pairs": tally.pairs, "answers": tally.answers, "requests": requests,
         "pairs_per_second": round(tally.pairs / elapsed, 1),
         "answers_per_second": round(tally.answers / elapsed, 1),
-        "errors": len(tally.errors), "first_errors": tally.errors[:3],
+        "errors": len(tally.errors), "errors_with_warmup": tally.all_errors,
+        "first_errors": tally.errors[:3],
         "annotators_out_of_tasks": tally.exhausted,
         "next_ms": {"p50": percentile(tally.next_seconds, 0.5),
                     "p95": percentile(tally.next_seconds, 0.95),
@@ -331,21 +383,30 @@ def run_case(ws: Workspace, case: Case, port: int, tokens: list[str], tasks: int
         "tasks_over_overlap": over_overlap(ws, pool_id),
         "bans": len(ws.crowd.list_restrictions(pool_id=pool_id)),
         "server_cpu_seconds": round(server_cpu, 2),
-        "server_cpu_ms_per_request": round(1000 * server_cpu / max(1, requests), 3),
+        "server_cpu_ms_per_request": per_request(server_cpu),
         "server_cpu_ms_per_pair": round(1000 * server_cpu / max(1, tally.pairs), 3),
-        "client_cpu_ms_per_request": round(1000 * client_cpu / max(1, requests), 3),
+        "client_cpu_ms_per_request": per_request(client_cpu),
         "server_peak_rss_mb": round(sampler.peak / 2**20, 1),
         "load_average_1m": [round(load_start, 1), round(os.getloadavg()[0], 1)],
     }
+    if database_cpu is not None and before["database"] is not None:
+        result["database_cpu_ms_per_request"] = per_request(database_cpu - before["database"])
     if case.think:
         cycle = case.think + sum(tally.next_seconds + tally.submit_seconds) / max(1, requests) * 2
         result["offered_pairs_per_second"] = round(case.annotators / cycle, 1)
-    print(f"    {result['pairs_per_second']} pairs/s, next p99 {result['next_ms']['p99']} ms, "
-          f"submit p99 {result['submit_ms']['p99']} ms, "
-          f"{result['server_cpu_ms_per_request']} ms CPU/request, "
+    print(f"    {result['pairs_per_second']} pairs/s ({result['answers_per_second']} answers/s), "
+          f"next p99 {result['next_ms']['p99']} ms, submit p99 {result['submit_ms']['p99']} ms, "
+          f"{result['server_cpu_ms_per_request']} ms server CPU/request, "
           f"{result['errors']} errors, {result['tasks_over_overlap']} over overlap",
           file=sys.stderr)
     return result
+
+
+def postgres_pid(postgres: PostgresServer) -> int | None:
+    try:
+        return int((postgres.data / "postmaster.pid").read_text().split()[0])
+    except (OSError, ValueError, IndexError):
+        return None
 
 
 def label_studio_peer() -> dict:
@@ -363,7 +424,9 @@ def label_studio_peer() -> dict:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--tasks", type=int, default=100_000, help="real tasks per pool")
-    parser.add_argument("--seconds", type=float, default=20.0, help="window per case")
+    parser.add_argument("--seconds", type=float, default=20.0, help="measured window per case")
+    parser.add_argument("--warmup", type=float, default=3.0,
+                        help="seconds of load before the window (at least think time + 1 s)")
     parser.add_argument("--cases", default=",".join(CASES))
     parser.add_argument("--server-workers", type=int, default=1,
                         help="server processes (crowdline serve --workers)")
@@ -407,13 +470,14 @@ def main() -> None:
         if not wait_for_port(port, timeout=60):
             raise SystemExit("the server did not start")
         time.sleep(2 if args.server_workers > 1 else 0.5)
-        sampler = Sampler(server.pid)
+        sampler = Sampler(server.pid, None if postgres is None else postgres_pid(postgres))
         sampler.start()
         idle_rss = sum(p.memory_info().rss for p in sampler.members())
         print(f"{backend_name}, {args.server_workers} server process(es), port {port}",
               file=sys.stderr)
         for case in cases:
-            runs.append(run_case(ws, case, port, tokens, args.tasks, args.seconds, sampler))
+            runs.append(run_case(ws, case, port, tokens, args.tasks, args.warmup, args.seconds,
+                                 sampler))
         sampler.stop.set()
         ws.close()
     finally:
