@@ -19,7 +19,7 @@ import os
 import threading
 import time
 from collections.abc import Awaitable, Callable, Iterator
-from typing import TypeVar
+from typing import Any, TypeVar
 
 import sqlalchemy as sa
 
@@ -96,13 +96,26 @@ async def write_async(engine: sa.Engine, work: Callable[[sa.Connection], T]) -> 
         from crowdline.database.writer import writer_for
 
         return await writer_for(engine).submit_async(work)
-    return await _in_thread(write_here, engine, work)
+    return await _in_thread(engine, write_here, engine, work)
 
 
-def _in_thread(function: Callable[..., T], *args: object) -> Awaitable[T]:
+_limiters: dict[tuple[int, int], Any] = {}
+
+
+def _in_thread(engine: sa.Engine, function: Callable[..., T], *args: object) -> Awaitable[T]:
+    """Run in a worker thread, at most as many at once as the engine's pool holds
+    connections: more would open and close overflow connections on every request."""
+    import asyncio
+
+    import anyio
     from anyio import to_thread
 
-    return to_thread.run_sync(function, *args)
+    where = (id(engine), id(asyncio.get_running_loop()))
+    limiter = _limiters.get(where)
+    if limiter is None:
+        size = getattr(engine.pool, "size", lambda: 10)()
+        limiter = _limiters.setdefault(where, anyio.CapacityLimiter(max(1, size)))
+    return to_thread.run_sync(function, *args, limiter=limiter)
 
 
 def read(engine: sa.Engine, work: Callable[[sa.Connection], T]) -> T:
