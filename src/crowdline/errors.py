@@ -295,3 +295,15 @@ class BadModelFile(InvalidInput):
     """A saved model file is not one crowdline wrote (or was written by another model class)."""
 
     code = "BAD_MODEL_FILE"
+
+
+# --- aggregate ----------------------------------------------------------------------------
+
+
+class MissingColumns(InvalidInput, KeyError):
+    """A frame lacks columns an operation needs. Also a ``KeyError``: pandas (and crowd-kit,
+    whose users catch ``KeyError``) raise that for a missing column."""
+
+    code = "MISSING_COLUMNS"
+
+    __str__ = CrowdlineError.__str__  # KeyError's own __str__ would quote the message

@@ -92,7 +92,8 @@ def near_ties(probas: pd.Series, margin: float = 1e-9) -> set[str]:
     return set(wide.index[ordered[:, -1] - ordered[:, -2] <= margin])
 
 
-def assert_same(oracle: Result, ours: Result, *, probas: bool = True, exact_ties: bool) -> None:
+def assert_same(oracle: Result, ours: Result, *, probas: bool = True, exact_ties: bool,
+                iterations_apart: int = 0) -> None:
     oracle_labels, our_labels = oracle.labels(), ours.labels()
     assert set(oracle_labels.index) == set(our_labels.index)
     defined = oracle_labels[oracle_labels != "nan"]
@@ -106,7 +107,10 @@ def assert_same(oracle: Result, ours: Result, *, probas: bool = True, exact_ties
         gap = (oracle_probas - ours.probas()).abs()
         assert not gap.isna().any(), "the two sides have different (task, label) cells"
         assert gap.max() < TOLERANCE
-    assert oracle.meta["iterations"] == ours.meta["iterations"]
+    if iterations_apart:
+        assert abs(oracle.meta["iterations"] - ours.meta["iterations"]) <= iterations_apart
+    else:
+        assert oracle.meta["iterations"] == ours.meta["iterations"]
 
 
 def assert_same_table(oracle: Result, ours: Result, name: str) -> None:
@@ -172,8 +176,9 @@ def test_dawid_skene_stopped_early_equals_crowdkit(results: dict) -> None:
 @pytest.mark.parametrize("data", ["synthetic"])
 def test_glad_labels_equal_crowdkit_at_convergence(results: dict, data: str) -> None:
     # Each M-step is a truncated conjugate-gradient run (25 steps, gtol 0.01), which amplifies
-    # rounding differences (1e-12 after one EM step, ~1e-3 after six): labels and the number of
-    # iterations agree, probabilities only to ~1e-2.
+    # rounding differences (1e-12 after one EM step, ~1e-3 after six): labels agree,
+    # probabilities only to ~1e-2, and the objective's gain can cross tol one iteration
+    # earlier or later (measured with pandas 3.1 / SciPy 1.17: 9 vs 10 iterations).
     oracle, ours = pair(results, f"{data}-GLAD-100")
-    assert_same(oracle, ours, probas=False, exact_ties=False)
+    assert_same(oracle, ours, probas=False, exact_ties=False, iterations_apart=1)
     assert (oracle.probas() - ours.probas()).abs().max() < 5e-2

@@ -40,7 +40,7 @@ def test_honeypots_from_a_tenth_of_gold_beat_plain_majority(name: str) -> None:
     rest = gold.drop(honeypots.index)
     scored = answers[answers["worker"].isin(answers.loc[answers["task"].isin(honeypots.index),
                                                         "worker"])]
-    weighted = GoldMajorityVote().fit(scored, honeypots).labels_
+    weighted = GoldMajorityVote().fit_predict(scored, honeypots)
     plain = MajorityVote().fit(scored).labels_
     on_rest = rest[rest.index.isin(weighted.index)]
     assert accuracy(weighted, on_rest) >= accuracy(plain, on_rest)

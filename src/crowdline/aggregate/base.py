@@ -6,33 +6,39 @@ Answers are a pandas DataFrame with one row per judgment and three columns:
 - ``worker`` — the worker id (str or int, one type for the whole column);
 - ``label``  — the worker's answer (str, int or bool; no missing values).
 
-Other columns are ignored. A worker answering a task twice counts twice in the votes (as in
-crowd-kit); worker accuracies count a repeated (task, worker, label) row once.
+Other columns are ignored. A frame without one of the three columns raises
+:class:`~crowdline.errors.MissingColumns` (an ``InvalidInput`` and a ``KeyError``); an empty
+frame gives empty results, as in crowd-kit. A worker answering a task twice counts twice in the
+votes (as in crowd-kit); worker accuracies count a repeated (task, worker, label) row once.
 
-Results follow crowd-kit's names: ``labels_`` (Series by task, name ``agg_label``),
-``probas_`` (DataFrame task × label; rows sum to 1), ``skills_`` (Series by worker) and, for
-Dawid-Skene, ``errors_`` and ``priors_``. Tasks, workers and labels are in order of first
-appearance. Ties between labels are broken as crowd-kit 1.4.2 (with pandas 3) breaks them:
-the label seen first wins in Majority Vote and the Dawid-Skene family, the smallest label in
-the skill-weighted votes (Wawa, Gold Majority Vote) and GLAD.
+Results follow crowd-kit 1.4.2's names, shapes and orders: ``labels_`` (Series by task, name
+``agg_label``), ``probas_`` (DataFrame task × label; rows sum to 1), ``skills_`` (Series by
+worker) and, for Dawid-Skene, ``errors_`` and ``priors_``. Ties between labels go to the first
+column of ``probas_`` (crowd-kit's ``idxmax``), so the column order decides them: labels are
+sorted in the skill-weighted votes (Wawa, Gold Majority Vote, weighted Majority Vote) and GLAD;
+in the plain Majority Vote and the Dawid-Skene family they follow pandas' ``value_counts`` /
+``unstack``: sorted under pandas 2, in order of first appearance under pandas 3 (see
+``VOTES_SORTED``).
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Literal
 
 import numpy as np
 import pandas as pd
 import scipy.sparse as sp
 
-from crowdline.errors import InvalidInput
+from crowdline.errors import InvalidInput, MissingColumns
 
 ANSWER_COLUMNS = ("task", "worker", "label")
 ID_KINDS = {"string", "integer", "categorical"}
 LABEL_KINDS = {"string", "integer", "boolean", "categorical"}
 NO_LABEL = -1
 UNSEEN_LABEL = -2
+VOTES_SORTED = int(pd.__version__.split(".")[0]) < 3
+"""Whether crowd-kit's plain Majority Vote (and so the Dawid-Skene start) sorts tasks and
+labels: pandas 2's ``value_counts().unstack()`` sorts them, pandas 3's keeps first appearance."""
 
 
 @dataclass(frozen=True)
@@ -58,11 +64,15 @@ class EncodedAnswers:
     def n_classes(self) -> int:
         return len(self.classes)
 
+    @property
+    def empty(self) -> bool:
+        return len(self.task) == 0
+
     def task_label_counts(self, weights: np.ndarray | None = None) -> np.ndarray:
         """(tasks × classes) sum of ``weights`` (default 1) of the answers giving each label."""
         flat = np.bincount(self.task * self.n_classes + self.label, weights=weights,
                            minlength=self.n_tasks * self.n_classes)
-        return flat.reshape(self.n_tasks, self.n_classes).astype(float)
+        return flat.reshape(self.n_tasks, self.n_classes).astype(float, copy=False)
 
     def task_by_worker_label(self) -> sp.csr_matrix:
         """Sparse (tasks × workers·classes) count of answers; column w·K + l = worker w said l."""
@@ -76,8 +86,12 @@ class EncodedAnswers:
 
     def first_rows(self) -> np.ndarray:
         """Mask of rows that are not a repeat of an earlier (task, worker, label) row."""
-        key = (self.task.astype(np.int64) * self.n_workers + self.worker) * self.n_classes
+        key = (self.task * self.n_workers + self.worker) * self.n_classes
         return ~pd.Series(key + self.label).duplicated().to_numpy()
+
+    def pair_order(self) -> np.ndarray:
+        """The (worker, label) row numbers ``worker·K + label`` in order of first appearance."""
+        return pd.unique(self.worker * self.n_classes + self.label)
 
 
 def _column_kind(values: pd.Series) -> str:
@@ -90,85 +104,120 @@ def _column_kind(values: pd.Series) -> str:
     return pd.api.types.infer_dtype(values, skipna=False)
 
 
-def encode_answers(answers: pd.DataFrame, *, min_classes: int = 1) -> EncodedAnswers:
-    """Check ``answers`` against the contract and encode them; raise InvalidInput otherwise."""
-    if not isinstance(answers, pd.DataFrame):
-        raise InvalidInput(f"answers must be a pandas DataFrame, got {type(answers).__name__}",
-                           hint="build one with columns task, worker, label")
-    missing = [c for c in ANSWER_COLUMNS if c not in answers.columns]
+def require_columns(frame: object, what: str, columns: tuple[str, ...] = ANSWER_COLUMNS) -> None:
+    """``frame`` must be a DataFrame with ``columns``: InvalidInput, or MissingColumns (also a
+    KeyError, as crowd-kit's users expect), otherwise."""
+    if not isinstance(frame, pd.DataFrame):
+        raise InvalidInput(f"{what} must be a pandas DataFrame, got {type(frame).__name__}",
+                           hint=f"build one with columns {', '.join(columns)}")
+    missing = [c for c in columns if c not in frame.columns]
     if missing:
-        raise InvalidInput(f"answers lack the columns {missing} (have {list(answers.columns)})",
-                           hint="rename them to task, worker, label")
+        raise MissingColumns(f"{what} lack the columns {missing} (have {list(frame.columns)})",
+                             hint=f"rename them to {', '.join(columns)}")
+
+
+def encode_answers(answers: pd.DataFrame) -> EncodedAnswers:
+    """Check ``answers`` against the contract and encode them in one pass per column; raise
+    InvalidInput (MissingColumns for a missing column) otherwise. Empty answers encode to
+    empty arrays."""
+    require_columns(answers, "answers")
     if answers.empty:
-        raise InvalidInput("answers are empty: there is nothing to aggregate",
-                           hint="aggregate after at least one judgment was made")
+        nothing = np.zeros(0, dtype=np.int64)
+        return EncodedAnswers(nothing, nothing, nothing, pd.Index([], name="task"),
+                              pd.Index([], name="worker"), pd.Index([], name="label"))
+    codes = {}
     for column in ANSWER_COLUMNS:
-        empty = int(answers[column].isna().sum())
+        values = answers[column]
+        empty = int(values.isna().sum())
         if empty:
             raise InvalidInput(f"{empty} answers have no {column} (NaN/None)",
                                hint=f"drop or fill the rows with a missing {column} first")
-        kind = _column_kind(answers[column])
+        kind = _column_kind(values)
         allowed = LABEL_KINDS if column == "label" else ID_KINDS
         if kind not in allowed:
             raise InvalidInput(f"the {column} column holds {kind} values; it must hold one of "
                                f"{sorted(allowed)}",
                                hint=f"convert it with answers[{column!r}].astype(str)")
-    task, tasks = pd.factorize(answers["task"], sort=False)
-    worker, workers = pd.factorize(answers["worker"], sort=False)
-    label, classes = pd.factorize(answers["label"], sort=False)
-    if len(classes) < min_classes:
-        raise InvalidInput(f"answers hold {len(classes)} distinct label(s) {list(classes)}; this "
-                           f"method needs at least {min_classes}",
-                           hint="use MajorityVote, or wait for answers with other labels")
+        code, uniques = pd.factorize(values, sort=False)
+        codes[column] = (code.astype(np.int64, copy=False), pd.Index(uniques, name=column))
     return EncodedAnswers(
-        task=task.astype(np.int64, copy=False), worker=worker.astype(np.int64, copy=False),
-        label=label.astype(np.int64, copy=False),
-        tasks=pd.Index(tasks, name="task"), workers=pd.Index(workers, name="worker"),
-        classes=pd.Index(classes, name="label"))
+        task=codes["task"][0], worker=codes["worker"][0], label=codes["label"][0],
+        tasks=codes["task"][1], workers=codes["worker"][1], classes=codes["label"][1])
 
 
-def encode_task_labels(encoded: EncodedAnswers, labels: pd.Series, *, what: str) -> np.ndarray:
-    """Class code of ``labels`` (a Series by task) for each task: NO_LABEL where the task has
-    none, UNSEEN_LABEL where its label is not among the answers' labels."""
+def gold_pairs(encoded: EncodedAnswers, labels: pd.Series, *, what: str
+               ) -> tuple[np.ndarray, np.ndarray]:
+    """The (task code, class code) of each known label in ``labels`` (a Series by task; a
+    task may have several); tasks not in the answers are dropped, labels no answer gives get
+    UNSEEN_LABEL. Pairs keep the Series' order."""
     if not isinstance(labels, pd.Series):
         raise InvalidInput(f"{what} must be a pandas Series indexed by task, got "
                            f"{type(labels).__name__}", hint="pass gold.set_index('task')['label']")
-    labels = labels[~labels.index.duplicated(keep="last")].dropna()
-    codes = encoded.classes.get_indexer(labels.to_numpy())
-    codes[codes < 0] = UNSEEN_LABEL
-    return pd.Series(codes, index=labels.index).reindex(
-        encoded.tasks, fill_value=NO_LABEL).to_numpy().astype(np.int64)
+    labels = labels.dropna()
+    tasks = encoded.tasks.get_indexer(labels.index)
+    classes = encoded.classes.get_indexer(labels.to_numpy()) if encoded.n_classes else (
+        np.full(len(labels), -1))
+    classes[classes < 0] = UNSEEN_LABEL
+    known = tasks >= 0
+    return tasks[known].astype(np.int64), classes[known].astype(np.int64)
 
 
-def worker_accuracy_against(encoded: EncodedAnswers, truth: np.ndarray) -> pd.Series:
-    """Share of each worker's answers equal to ``truth`` (class code by task, or NO_LABEL).
+def worker_accuracy(encoded: EncodedAnswers, scored: np.ndarray, correct: np.ndarray, *,
+                    sort: bool = True) -> pd.Series:
+    """Share of correct answers among each worker's ``scored`` answers (masks by row).
 
-    Like crowd-kit's ``get_accuracy``: tasks without truth are skipped, a repeated
-    (task, worker, label) row counts once, workers with no scored answer are left out.
-    """
-    known = truth[encoded.task] != NO_LABEL
-    rows = encoded.first_rows() & known
-    correct = (encoded.label == truth[encoded.task])[rows].astype(float)
-    hits = np.bincount(encoded.worker[rows], weights=correct, minlength=encoded.n_workers)
+    Like crowd-kit's ``get_accuracy``: a repeated (task, worker, label) row counts once,
+    workers with no scored answer are left out, workers sorted (``groupby``) unless
+    ``sort=False`` (first appearance)."""
+    rows = encoded.first_rows() & scored
+    hits = np.bincount(encoded.worker[rows], weights=correct[rows].astype(float),
+                       minlength=encoded.n_workers)
     totals = np.bincount(encoded.worker[rows], minlength=encoded.n_workers)
-    scored = totals > 0
-    return pd.Series(hits[scored] / totals[scored], index=encoded.workers[scored], name="skill")
+    seen = np.flatnonzero(totals > 0)
+    if sort:
+        seen = seen[np.argsort(encoded.workers[seen].to_numpy(), kind="stable")]
+    return pd.Series(hits[seen] / totals[seen], index=encoded.workers[seen], name="skill")
 
 
-def probas_frame(encoded: EncodedAnswers, probas: np.ndarray) -> pd.DataFrame:
-    return pd.DataFrame(probas, index=encoded.tasks, columns=encoded.classes, copy=False)
+def worker_accuracy_against(encoded: EncodedAnswers, truth: np.ndarray, *,
+                            sort: bool = True) -> pd.Series:
+    """``worker_accuracy`` against one class code per task (NO_LABEL: not scored)."""
+    expected = truth[encoded.task]
+    return worker_accuracy(encoded, expected != NO_LABEL, encoded.label == expected, sort=sort)
 
 
-def labels_series(encoded: EncodedAnswers, probas: np.ndarray, *,
-                  ties: Literal["first_seen", "sorted"] = "first_seen") -> pd.Series:
-    """Most probable label of each task. Ties go to the label seen first in the answers, or
-    with ``ties="sorted"`` to the smallest label: crowd-kit's idxmax over its column order."""
-    if ties == "sorted":
-        order = np.argsort(encoded.classes.to_numpy(), kind="stable")
-        codes = order[np.argmax(probas[:, order], axis=1)]
-    else:
-        codes = np.argmax(probas, axis=1)
-    return pd.Series(encoded.classes.to_numpy()[codes], index=encoded.tasks, name="agg_label")
+def index_order(index: pd.Index, sort: bool) -> np.ndarray | None:
+    """Positions that sort ``index`` (None: keep the order of first appearance)."""
+    if not sort or index.is_monotonic_increasing:
+        return None
+    return np.asarray(index.argsort(), dtype=np.int64)
+
+
+@dataclass
+class Results:
+    """``probas`` (tasks × classes, in code order) laid out the way crowd-kit lays them out."""
+
+    probas: pd.DataFrame
+    labels: pd.Series
+    codes: np.ndarray  # the chosen class code of each task, in code order of tasks
+
+
+def lay_out(encoded: EncodedAnswers, probas: np.ndarray, *, sort_tasks: bool,
+            sort_labels: bool) -> Results:
+    """Rows (tasks) and columns (labels) sorted or in order of first appearance; each task's
+    label is the first column holding its largest probability (crowd-kit's ``idxmax``)."""
+    rows = index_order(encoded.tasks, sort_tasks)
+    columns = index_order(encoded.classes, sort_labels)
+    ordered = probas if columns is None else probas[:, columns]
+    best = np.argmax(ordered, axis=1) if len(ordered) else np.zeros(0, dtype=np.int64)
+    codes = best if columns is None else columns[best]
+    classes = encoded.classes if columns is None else encoded.classes[columns]
+    tasks = encoded.tasks
+    if rows is not None:
+        ordered, tasks, best = ordered[rows], tasks[rows], best[rows]
+    frame = pd.DataFrame(ordered, index=tasks, columns=classes, copy=False)
+    labels = pd.Series(classes.to_numpy()[best], index=tasks, name="agg_label")
+    return Results(frame, labels, codes)
 
 
 def normalize_rows(scores: np.ndarray) -> np.ndarray:
@@ -177,8 +226,10 @@ def normalize_rows(scores: np.ndarray) -> np.ndarray:
 
 
 class Aggregator:
-    """Base of the classification aggregators: settings in ``__init__``, ``fit(answers)``
-    returns self and sets ``labels_`` and ``probas_`` (see the module doc for the contract)."""
+    """Base of the classification aggregators: settings in ``__init__`` (kept as public
+    attributes of the same names, so ``type(a)(**public attributes)`` clones one, as crowd-kit
+    does), ``fit(answers)`` returns self and sets ``labels_`` and ``probas_`` (see the module
+    doc for the contract)."""
 
     labels_: pd.Series
     probas_: pd.DataFrame
@@ -194,3 +245,13 @@ class Aggregator:
                           **kwargs: object) -> pd.DataFrame:
         self.fit(answers, *args, **kwargs)
         return self.probas_
+
+    def __repr__(self) -> str:
+        settings = ", ".join(f"{k}={v!r}" for k, v in vars(self).items()
+                             if not k.startswith("_") and not k.endswith("_"))
+        return f"{type(self).__name__}({settings})"
+
+
+def empty_labels(dtype: str = "float") -> pd.Series:
+    """crowd-kit's ``labels_`` for empty answers."""
+    return pd.Series(dtype=dtype, name="agg_label")

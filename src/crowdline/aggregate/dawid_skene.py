@@ -21,13 +21,13 @@ import pandas as pd
 
 from crowdline.aggregate.base import (
     NO_LABEL,
-    UNSEEN_LABEL,
+    VOTES_SORTED,
     Aggregator,
     EncodedAnswers,
+    empty_labels,
     encode_answers,
-    encode_task_labels,
-    labels_series,
-    probas_frame,
+    index_order,
+    lay_out,
 )
 from crowdline.aggregate.majority_vote import vote
 from crowdline.errors import InvalidInput
@@ -102,12 +102,46 @@ def _evidence_lower_bound(incidence: _Incidence, probas: np.ndarray, log_probas:
     return joint + entropy
 
 
-def _errors_frame(encoded: EncodedAnswers, errors: np.ndarray, present: np.ndarray) -> pd.DataFrame:
-    rows = np.flatnonzero(present)
+def _errors_frame(encoded: EncodedAnswers, errors: np.ndarray, present: np.ndarray,
+                  columns: np.ndarray) -> pd.DataFrame:
+    """crowd-kit's layout: rows (worker, label) in order of first appearance in the answers
+    (then any rows an initial error added), columns the labels unnamed, in probas_ order."""
+    k = encoded.n_classes
+    observed = encoded.pair_order()
+    extra = np.setdiff1d(np.flatnonzero(present), observed)
+    rows = np.concatenate([observed, extra])
     index = pd.MultiIndex.from_arrays(
-        [encoded.workers[rows // encoded.n_classes], encoded.classes[rows % encoded.n_classes]],
-        names=["worker", "label"])
-    return pd.DataFrame(errors[rows], index=index, columns=encoded.classes)
+        [encoded.workers[rows // k], encoded.classes[rows % k]], names=["worker", "label"])
+    return pd.DataFrame(errors[rows][:, columns], index=index,
+                        columns=pd.Index(encoded.classes[columns].to_numpy()))
+
+
+def _normalised_frame(errors: pd.DataFrame) -> pd.DataFrame:
+    """crowd-kit's M-step ending: clip at EPS, then each worker's columns sum to 1."""
+    errors = errors.clip(lower=EPS)
+    return errors / errors.groupby(level="worker", sort=False).transform("sum")
+
+
+def _initial_error_as_given(encoded: EncodedAnswers, initial_error: pd.DataFrame,
+                            strategy: InitialErrorStrategy, counts: np.ndarray,
+                            errors: np.ndarray, present: np.ndarray,
+                            columns: np.ndarray) -> pd.DataFrame:
+    """crowd-kit's ``errors_`` when no iteration ran after an initial error: with ``assign``
+    ``initial_error`` itself, with ``addition`` the answers' counts plus ``initial_error``
+    aligned by pandas (rows and columns sorted unless they already agree), clipped and
+    normalised. With ``assign``, workers it lacks (estimated from the answers here) follow."""
+    if strategy == "addition":
+        observed = encoded.pair_order()
+        from_answers = _errors_frame(encoded, counts, np.isin(
+            np.arange(len(counts)), observed), columns)
+        return _normalised_frame(from_answers.add(initial_error, fill_value=0.0))
+    given = _normalised_frame(initial_error)
+    missing = ~encoded.workers.isin(initial_error.index.get_level_values("worker"))
+    rows = np.repeat(missing, encoded.n_classes) & present
+    if not rows.any():
+        return given
+    estimated = _errors_frame(encoded, errors, rows, columns)
+    return pd.concat([given, estimated.reindex(columns=given.columns)])
 
 
 def _dense_initial_error(encoded: EncodedAnswers, initial_error: pd.DataFrame) -> np.ndarray:
@@ -115,8 +149,9 @@ def _dense_initial_error(encoded: EncodedAnswers, initial_error: pd.DataFrame) -
     it has no row. Rows and columns for workers or labels absent from the answers are dropped."""
     if not isinstance(initial_error, pd.DataFrame) or list(initial_error.index.names) != [
             "worker", "label"]:
-        raise InvalidInput("initial_error must be a DataFrame indexed by (worker, label), like "
-                           "DawidSkene().errors_", hint="pass an earlier fit's errors_")
+        raise InvalidInput("The index of initial_error must be: ['worker', 'label'] (a DataFrame "
+                           "indexed by (worker, label), like DawidSkene().errors_)",
+                           hint="pass an earlier fit's errors_")
     grid = pd.MultiIndex.from_product([encoded.workers, encoded.classes], names=["worker", "label"])
     aligned = initial_error.reindex(index=grid, columns=encoded.classes)
     return aligned.to_numpy(dtype=float)
@@ -129,14 +164,15 @@ def _apply_initial_error(counts: np.ndarray, present: np.ndarray, initial: np.nd
     if strategy == "addition":
         return counts + np.nan_to_num(initial, nan=0.0), present | given
     if strategy != "assign":
-        raise InvalidInput(f"initial_error_strategy must be 'assign' or 'addition', got "
-                           f"{strategy!r}", hint="'assign' replaces, 'addition' adds counts")
+        raise InvalidInput(f"Invalid initial_error_strategy: {strategy!r}, should be 'assign' or "
+                           "'addition'", hint="'assign' replaces, 'addition' adds counts")
     per_worker = given.reshape(-1, n_classes).any(axis=1)
     known = np.repeat(per_worker, n_classes)
     sums = np.nansum(initial.reshape(-1, n_classes, n_classes), axis=1)[per_worker]
     if np.nanmax(initial, initial=0.0) <= 1.0 and not np.allclose(sums, 1.0):
-        raise InvalidInput("each worker's confusion matrix in initial_error must have columns "
-                           "summing to 1", hint="pass an earlier fit's errors_ unchanged")
+        raise InvalidInput("The sum of each worker's error matrix in initial_error should be 1.0 "
+                           "(each true-label column of a worker's confusion matrix)",
+                           hint="pass an earlier fit's errors_ unchanged, or counts above 1")
     # Workers the earlier fit never saw keep the estimate from the current answers; a label a
     # known worker never gave before starts at EPS (the same for every class: no evidence).
     errors = np.where(known[:, None], np.nan_to_num(initial, nan=0.0), counts)
@@ -182,13 +218,30 @@ class _ExpectationMaximisation(Aggregator):
 
     def _store(self, encoded: EncodedAnswers, probas: np.ndarray, priors: np.ndarray,
                errors: np.ndarray, present: np.ndarray) -> None:
-        if self.loss_history_:  # crowd-kit clips these in place while computing the ELBO
+        ran = bool(self.loss_history_)
+        if ran:  # crowd-kit clips these in place while computing the ELBO
             np.maximum(probas, EPS, out=probas)
             priors = np.maximum(priors, EPS)
-        self.probas_ = probas_frame(encoded, probas)
-        self.labels_ = labels_series(encoded, probas)
-        self.priors_ = pd.Series(priors, index=encoded.classes, name="prior")
-        self.errors_ = _errors_frame(encoded, errors, present)
+        # Without an iteration the posteriors are Majority Vote's, in its layout.
+        results = lay_out(encoded, probas, sort_tasks=VOTES_SORTED and not ran,
+                          sort_labels=VOTES_SORTED)
+        self.probas_ = results.probas
+        self.labels_ = results.labels
+        columns = _class_order(encoded)
+        self.priors_ = pd.Series(priors[columns], index=encoded.classes[columns], name="prior")
+        self.errors_ = _errors_frame(encoded, errors, present, columns)
+
+    def _store_empty(self) -> None:
+        self.probas_ = pd.DataFrame()
+        self.labels_ = empty_labels()
+        self.priors_ = pd.Series(dtype=float, name="prior")
+        self.errors_ = pd.DataFrame()
+        self.loss_history_ = []
+
+
+def _class_order(encoded: EncodedAnswers) -> np.ndarray:
+    order = index_order(encoded.classes, VOTES_SORTED)
+    return np.arange(encoded.n_classes) if order is None else order
 
 
 class DawidSkene(_ExpectationMaximisation):
@@ -210,7 +263,10 @@ class DawidSkene(_ExpectationMaximisation):
     def fit(self, answers: pd.DataFrame, true_labels: pd.Series | None = None,
             initial_error: pd.DataFrame | None = None,
             initial_priors: pd.Series | None = None) -> DawidSkene:
-        encoded = encode_answers(answers, min_classes=2)
+        encoded = encode_answers(answers)
+        if encoded.empty:
+            self._store_empty()
+            return self
         incidence = _Incidence(encoded)
         n_classes = encoded.n_classes
         gold = None if true_labels is None else _gold_codes(encoded, true_labels)
@@ -220,11 +276,12 @@ class DawidSkene(_ExpectationMaximisation):
         if initial_priors is not None:
             priors = _aligned_priors(encoded, initial_priors)
         present = incidence.observed
-        counts = _confusion_counts(incidence, probas)
+        answer_counts = counts = _confusion_counts(incidence, probas)
+        strategy = self.initial_error_strategy or "assign"
         if initial_error is not None:
             counts, present = _apply_initial_error(
-                counts, present, _dense_initial_error(encoded, initial_error),
-                self.initial_error_strategy or "assign", n_classes)
+                counts, present, _dense_initial_error(encoded, initial_error), strategy,
+                n_classes)
         errors = _normalise_confusion(counts, present, n_classes)
 
         def m_step(posteriors: np.ndarray) -> np.ndarray:
@@ -235,14 +292,35 @@ class DawidSkene(_ExpectationMaximisation):
         if last is not None:
             probas, present = last, incidence.observed
         self._store(encoded, probas, priors, errors, present)
+        if last is None and initial_error is not None:
+            self.errors_ = _initial_error_as_given(encoded, initial_error, strategy,
+                                                   answer_counts, errors, present,
+                                                   _class_order(encoded))
         return self
 
 
 def _gold_codes(encoded: EncodedAnswers, true_labels: pd.Series) -> np.ndarray:
-    codes = encode_task_labels(encoded, true_labels, what="true_labels")
-    if (codes == UNSEEN_LABEL).any():
+    """The gold class code of each task (NO_LABEL: none). A task with several gold labels
+    gets the one whose value appears last among ``true_labels.unique()``, as crowd-kit's
+    label-by-label correction leaves it."""
+    if not isinstance(true_labels, pd.Series):
+        raise InvalidInput(f"true_labels must be a pandas Series indexed by task, got "
+                           f"{type(true_labels).__name__}",
+                           hint="pass gold.set_index('task')['label']")
+    labels = true_labels.dropna()
+    rank, _ = pd.factorize(labels.to_numpy(), sort=False)
+    tasks = encoded.tasks.get_indexer(labels.index)
+    classes = encoded.classes.get_indexer(labels.to_numpy())
+    known = tasks >= 0
+    if (classes[known] < 0).any():
         raise InvalidInput("some true_labels are not among the labels in the answers",
                            hint="gold labels must be values workers can answer")
+    tasks, classes, rank = tasks[known], classes[known], rank[known]
+    order = np.lexsort((rank, tasks))
+    last = np.ones(len(order), dtype=bool)
+    last[:-1] = tasks[order][1:] != tasks[order][:-1]
+    codes = np.full(encoded.n_tasks, NO_LABEL, dtype=np.int64)
+    codes[tasks[order][last]] = classes[order][last]
     return codes
 
 
@@ -271,7 +349,7 @@ def _one_coin_errors(encoded: EncodedAnswers, skills: np.ndarray) -> np.ndarray:
     k = encoded.n_classes
     skill_per_row = np.repeat(skills, k)[:, None]
     diagonal = (np.arange(encoded.n_workers * k) % k)[:, None] == np.arange(k)[None, :]
-    errors = np.where(diagonal, skill_per_row, (1 - skill_per_row) / (k - 1))
+    errors = np.where(diagonal, skill_per_row, (1 - skill_per_row) / max(k - 1, 1))
     return np.clip(errors, EPS, 1 - EPS)
 
 
@@ -289,7 +367,11 @@ class OneCoinDawidSkene(_ExpectationMaximisation):
     skills_: pd.Series
 
     def fit(self, answers: pd.DataFrame) -> OneCoinDawidSkene:
-        encoded = encode_answers(answers, min_classes=2)
+        encoded = encode_answers(answers)
+        if encoded.empty:
+            self._store_empty()
+            self.skills_ = pd.Series(dtype=float, name="skill")
+            return self
         incidence = _Incidence(encoded)
         probas = vote(encoded)
         priors = probas.mean(axis=0)
