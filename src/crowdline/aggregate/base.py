@@ -24,6 +24,7 @@ in the plain Majority Vote and the Dawid-Skene family they follow pandas' ``valu
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Literal
 
 import numpy as np
 import pandas as pd
@@ -163,12 +164,12 @@ def gold_pairs(encoded: EncodedAnswers, labels: pd.Series, *, what: str
 
 
 def worker_accuracy(encoded: EncodedAnswers, scored: np.ndarray, correct: np.ndarray, *,
-                    sort: bool = True) -> pd.Series:
+                    sort: bool = False) -> pd.Series:
     """Share of correct answers among each worker's ``scored`` answers (masks by row).
 
     Like crowd-kit's ``get_accuracy``: a repeated (task, worker, label) row counts once,
-    workers with no scored answer are left out, workers sorted (``groupby``) unless
-    ``sort=False`` (first appearance)."""
+    workers with no scored answer are left out; workers in order of first appearance, or
+    sorted (crowd-kit's ``groupby``) with ``sort=True``."""
     rows = encoded.first_rows() & scored
     hits = np.bincount(encoded.worker[rows], weights=correct[rows].astype(float),
                        minlength=encoded.n_workers)
@@ -180,7 +181,7 @@ def worker_accuracy(encoded: EncodedAnswers, scored: np.ndarray, correct: np.nda
 
 
 def worker_accuracy_against(encoded: EncodedAnswers, truth: np.ndarray, *,
-                            sort: bool = True) -> pd.Series:
+                            sort: bool = False) -> pd.Series:
     """``worker_accuracy`` against one class code per task (NO_LABEL: not scored)."""
     expected = truth[encoded.task]
     return worker_accuracy(encoded, expected != NO_LABEL, encoded.label == expected, sort=sort)
@@ -218,6 +219,23 @@ def lay_out(encoded: EncodedAnswers, probas: np.ndarray, *, sort_tasks: bool,
     frame = pd.DataFrame(ordered, index=tasks, columns=classes, copy=False)
     labels = pd.Series(classes.to_numpy()[best], index=tasks, name="agg_label")
     return Results(frame, labels, codes)
+
+
+def probas_frame(encoded: EncodedAnswers, probas: np.ndarray) -> pd.DataFrame:
+    """``probas`` as a frame in code order (tasks and labels by first appearance)."""
+    return pd.DataFrame(probas, index=encoded.tasks, columns=encoded.classes, copy=False)
+
+
+def labels_series(encoded: EncodedAnswers, probas: np.ndarray, *,
+                  ties: Literal["first_seen", "sorted"] = "first_seen") -> pd.Series:
+    """Most probable label of each task, in code order. Ties go to the label seen first, or
+    with ``ties="sorted"`` to the smallest label (see ``lay_out`` for crowd-kit's layouts)."""
+    order = index_order(encoded.classes, ties == "sorted")
+    if order is None:
+        codes = np.argmax(probas, axis=1)
+    else:
+        codes = order[np.argmax(probas[:, order], axis=1)]
+    return pd.Series(encoded.classes.to_numpy()[codes], index=encoded.tasks, name="agg_label")
 
 
 def normalize_rows(scores: np.ndarray) -> np.ndarray:

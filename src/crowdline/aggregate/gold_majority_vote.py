@@ -25,7 +25,7 @@ class GoldMajorityVote(SkillWeightedVote):
         width = max(encoded.n_classes, 1)
         right = np.isin(encoded.task * width + encoded.label,
                         gold_tasks[gold_classes >= 0] * width + gold_classes[gold_classes >= 0])
-        self.skills_ = worker_accuracy(encoded, has_gold[encoded.task], right)
+        self.skills_ = worker_accuracy(encoded, has_gold[encoded.task], right, sort=True)
         return self
 
     def fit_predict(self, answers: pd.DataFrame,  # type: ignore[override]

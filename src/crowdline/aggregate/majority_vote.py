@@ -123,5 +123,5 @@ class MajorityVote(Aggregator):
         results = lay_out(encoded, vote(encoded, weights), sort_tasks=sort, sort_labels=sort)
         self.probas_ = results.probas
         self.labels_ = results.labels
-        self.skills_ = worker_accuracy_against(encoded, results.codes)
+        self.skills_ = worker_accuracy_against(encoded, results.codes, sort=True)
         return self

@@ -54,7 +54,7 @@ class Wawa(SkillWeightedVote):
             self._apply(answers)
             return self
         majority = lay_out(encoded, vote(encoded), sort_tasks=False, sort_labels=VOTES_SORTED)
-        skills = worker_accuracy_against(encoded, majority.codes)
+        skills = worker_accuracy_against(encoded, majority.codes, sort=True)
         weights = skills.reindex(encoded.workers).to_numpy()[encoded.worker]
         self.skills_ = skills
         results = lay_out(encoded, vote(encoded, weights), sort_tasks=True, sort_labels=True)
