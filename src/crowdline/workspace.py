@@ -54,15 +54,21 @@ class Workspace:
         return workspace
 
     @classmethod
-    def open(cls, home: str | Path | None = None, **overrides: Any) -> Workspace:
-        """Open an initialised workspace; raises WorkspaceNotFound with the fix if there is none."""
+    def settings_of_existing(cls, home: str | Path | None = None, **overrides: Any) -> Settings:
+        """The settings of an initialised workspace, without opening its database; raises
+        WorkspaceNotFound with the fix if there is none."""
         settings = Settings.load(home, **overrides)
         if not (settings.home / _MARKER).exists():
             raise WorkspaceNotFound(
                 f"no crowdline workspace at {settings.home}",
                 hint="run `crowdline init` here, or set CROWDLINE_HOME to an existing workspace",
             )
-        workspace = cls(settings)
+        return settings
+
+    @classmethod
+    def open(cls, home: str | Path | None = None, **overrides: Any) -> Workspace:
+        """Open an initialised workspace; raises WorkspaceNotFound with the fix if there is none."""
+        workspace = cls(cls.settings_of_existing(home, **overrides))
         workspace._upgrade_schema()
         return workspace
 

@@ -27,8 +27,13 @@ def create(name: str = typer.Argument(..., help="repo name"),
 @repo_app.command("list")
 def list_repos(output: OutputFormat = OUTPUT_OPTION) -> None:
     """List repos with their size and branches."""
-    with open_workspace() as ws:
-        repos = ws.store.list_repos()
+    from crowdline.store.catalog import list_repos as quick_list_repos
+    from crowdline.workspace import Workspace
+
+    repos = quick_list_repos(Workspace.settings_of_existing())
+    if repos is None:  # not SQLite, or the schema needs an upgrade: the SDK handles it
+        with open_workspace() as ws:
+            repos = ws.store.list_repos()
     render(repos, output, columns=["name", "size_bytes", "branches", "created_at", "description"])
 
 

@@ -7,11 +7,14 @@ Alembic migrations in ``crowdline/<part>/migrations/`` as a separate branch (bra
 the part's name); :func:`upgrade_schema` brings every branch to its head.
 """
 
-from typing import Any
+import importlib
+from typing import TYPE_CHECKING, Any
 
-from crowdline.database.engine import make_engine, sqlite_path
-from crowdline.database.transactions import read, reading, write, write_async, writing
-from crowdline.database.types import UtcDateTime
+if TYPE_CHECKING:
+    from crowdline.database.engine import make_engine, sqlite_path
+    from crowdline.database.migrate import upgrade_schema
+    from crowdline.database.transactions import read, reading, write, write_async, writing
+    from crowdline.database.types import UtcDateTime
 
 __all__ = [
     "UtcDateTime",
@@ -26,10 +29,14 @@ __all__ = [
 ]
 
 
-def __getattr__(name: str) -> Any:
-    # Alembic is heavy to import; load it only when a schema upgrade is asked for.
-    if name == "upgrade_schema":
-        from crowdline.database.migrate import upgrade_schema
+_HOMES = {"make_engine": "engine", "sqlite_path": "engine", "upgrade_schema": "migrate",
+          "read": "transactions", "reading": "transactions", "write": "transactions",
+          "write_async": "transactions", "writing": "transactions", "UtcDateTime": "types"}
 
-        return upgrade_schema
-    raise AttributeError(name)
+
+def __getattr__(name: str) -> Any:
+    # Imported on first use: SQLAlchemy and Alembic are heavy, and the CLI's quick listings
+    # (schema_version, store/catalog.py) need neither.
+    if name in _HOMES:
+        return getattr(importlib.import_module(f"crowdline.database.{_HOMES[name]}"), name)
+    raise AttributeError(f"module 'crowdline.database' has no attribute {name!r}")

@@ -10,10 +10,13 @@ from __future__ import annotations
 
 import ast
 import re
+import sqlite3
 from importlib import resources
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-import sqlalchemy as sa
+if TYPE_CHECKING:
+    import sqlalchemy as sa
 
 # Parts that own tables, in dependency order; each has crowdline/<part>/migrations/.
 PARTS_WITH_TABLES = ("store", "pipelines", "crowd")
@@ -46,6 +49,8 @@ def migration_heads() -> set[str] | None:
 
 
 def schema_is_current(engine: sa.Engine) -> bool:
+    import sqlalchemy as sa
+
     heads = migration_heads()
     if not heads:
         return False
@@ -56,3 +61,13 @@ def schema_is_current(engine: sa.Engine) -> bool:
     except sa.exc.DBAPIError:
         return False
     return current == heads
+
+
+def sqlite_schema_is_current(connection: sqlite3.Connection) -> bool:
+    """The same check on a standard-library SQLite connection (no SQLAlchemy import)."""
+    heads = migration_heads()
+    try:
+        current = {row[0] for row in connection.execute("SELECT version_num FROM alembic_version")}
+    except sqlite3.Error:
+        return False
+    return bool(heads) and current == heads

@@ -3,6 +3,8 @@
 See README.md beside this file for the promises this part keeps.
 """
 
+from typing import TYPE_CHECKING, Any
+
 from crowdline.store.models import (
     BranchInfo,
     CommitInfo,
@@ -12,7 +14,9 @@ from crowdline.store.models import (
     FsckReport,
     RepoInfo,
 )
-from crowdline.store.store import CommitWriter, Store
+
+if TYPE_CHECKING:
+    from crowdline.store.store import CommitWriter, Store
 
 __all__ = [
     "BranchInfo",
@@ -25,3 +29,12 @@ __all__ = [
     "RepoInfo",
     "Store",
 ]
+
+
+def __getattr__(name: str) -> Any:
+    # The facade pulls in SQLAlchemy; the CLI's quick listings (catalog.py) need only models.
+    if name in ("Store", "CommitWriter"):
+        from crowdline.store import store
+
+        return getattr(store, name)
+    raise AttributeError(f"module 'crowdline.store' has no attribute {name!r}")
