@@ -107,6 +107,13 @@ class Unsupported(InvalidInput):
     code = "UNSUPPORTED_FIELD"
 
 
+class UploadTooLarge(InvalidInput):
+    """An upload (or one cell, line or item of it) is over its size limit."""
+
+    http_status = 413
+    code = "PAYLOAD_TOO_LARGE"
+
+
 class WorkspaceNotFound(NotFound):
     pass
 

@@ -25,7 +25,10 @@ def upload(pool_id: str = typer.Argument(..., help="pool id"),
            output: OutputFormat = OUTPUT_OPTION) -> None:
     """Upload tasks; rows that fail validation are listed and skipped."""
     with open_workspace() as ws:
-        report = ws.crowd.import_task_file(pool_id, file, format=format)
+        from crowdline.crowd.uploads import UploadLimits
+
+        report = ws.crowd.import_task_file(pool_id, file, format=format,
+                                           limits=UploadLimits.from_settings(ws.settings))
         if open_pool:
             ws.crowd.open_pool(pool_id)
     if output == OutputFormat.json:

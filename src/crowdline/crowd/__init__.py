@@ -14,7 +14,7 @@ from __future__ import annotations
 import datetime as dt
 from collections.abc import Callable, Iterable, Sequence
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import IO, TYPE_CHECKING, Any
 
 import sqlalchemy as sa
 
@@ -50,6 +50,7 @@ from crowdline.crowd.models import (
     now,
 )
 from crowdline.crowd.transactions import key, read, write, write_async
+from crowdline.crowd.uploads import UploadLimits
 from crowdline.errors import WorkerNotFound
 
 if TYPE_CHECKING:
@@ -158,13 +159,27 @@ class Crowd:
             c, tasks, allow_defaults=allow_defaults, skip_invalid_items=skip_invalid_items,
             open_pool=open_pool, report_items=report_items))
 
-    def import_task_file(self, pool_id: str, data: bytes | str | Path, *,
-                         format: str | None = None) -> TaskImportReport:
+    def import_task_file(self, pool_id: str, data: bytes | str | Path | IO[bytes], *,
+                         format: str | None = None,
+                         limits: UploadLimits | None = None) -> TaskImportReport:
+        """A task file (path, open binary file, bytes or text) into the pool, in one
+        transaction, read as a stream in batches; rows refused by validation are reported by
+        row (0 = first data row); a file over ``limits`` (see ``crowd/uploads.py``) changes
+        nothing and says where it failed."""
         def work(conn: sa.Connection) -> TaskImportReport:
+            if hasattr(data, "seek"):
+                data.seek(0)  # a retried transaction reads the file again
             pool = pools.get_pool(conn, pool_id)
             project = projects.get_project(conn, pool.project_id)
-            items = importing.parse_task_file(data, pool.id, project, format=format)
-            return tasks_module.create_tasks(conn, items, skip_invalid_items=True)
+            items = importing.parse_task_file(data, pool.id, project, format=format,
+                                              limits=limits)
+            report = TaskImportReport()
+            for offset, batch in _batches(items, IMPORT_BATCH):
+                part = tasks_module.create_tasks(conn, batch, skip_invalid_items=True)
+                report.items.update({offset + i: task for i, task in part.items.items()})
+                report.validation_errors.update(
+                    {offset + i: e for i, e in part.validation_errors.items()})
+            return report
 
         return write(self.engine, work)
 
@@ -424,3 +439,19 @@ class Crowd:
     def export_pool(self, pool_id: str, repo: str, branch: str = "master") -> Any:
         return read(self.engine, lambda c: results.export_pool(
             c, self.store, pool_id, repo, branch))
+
+
+IMPORT_BATCH = 5_000
+
+
+def _batches(items: Iterable[Any], size: int) -> Iterable[tuple[int, list[Any]]]:
+    """(offset, up to ``size`` items) of a stream of items."""
+    batch: list[Any] = []
+    offset = 0
+    for item in items:
+        batch.append(item)
+        if len(batch) == size:
+            yield offset, batch
+            offset, batch = offset + size, []
+    if batch:
+        yield offset, batch

@@ -9,13 +9,16 @@ come back in the report's ``validation_errors`` by row number (0 = first data ro
 
 from __future__ import annotations
 
-import csv
+import contextlib
 import io
+import itertools
 import json
+from collections.abc import Iterator
 from pathlib import Path
-from typing import Any
+from typing import IO, Any
 
 from crowdline.crowd.models import Project
+from crowdline.crowd.uploads import UploadLimits, csv_rows, json_items, jsonl_items, text_chunks
 from crowdline.errors import InvalidInput, Unsupported
 
 FORMATS = ("csv", "tsv", "json", "jsonl")
@@ -30,16 +33,21 @@ def _is_path(text: str) -> bool:
         return False
 
 
-def read_source(data: bytes | str | Path) -> tuple[str, str | None]:
-    """(text, suffix) of a path, bytes or text."""
+@contextlib.contextmanager
+def open_source(data: bytes | str | Path | IO[bytes]) -> Iterator[tuple[IO[bytes], str | None]]:
+    """(binary stream, suffix) of a path, an open binary file, bytes or text."""
     if isinstance(data, Path) or (isinstance(data, str) and _is_path(data)):
         path = Path(data)
         if not path.is_file():
             raise InvalidInput(f"task file {path} does not exist")
-        return path.read_text(encoding="utf-8-sig"), path.suffix.lstrip(".").lower() or None
-    if isinstance(data, bytes):
-        return data.decode("utf-8-sig"), None
-    return data, None
+        with path.open("rb") as handle:
+            yield handle, path.suffix.lstrip(".").lower() or None
+    elif isinstance(data, bytes):
+        yield io.BytesIO(data), None
+    elif isinstance(data, str):
+        yield io.BytesIO(data.encode()), None
+    else:
+        yield data, None
 
 
 def detect_format(text: str, suffix: str | None, format: str | None) -> str:
@@ -80,8 +88,7 @@ def _typed(value: str, spec: dict[str, Any]) -> Any:
     return value
 
 
-def rows_to_tasks(rows: list[dict[str, str]], header: list[str], pool_id: str,
-                  project: Project) -> list[dict[str, Any]]:
+def check_header(header: list[str], project: Project) -> None:
     input_spec = project.task_spec["input_spec"]
     output_spec = project.task_spec["output_spec"]
     for column in header:
@@ -96,59 +103,66 @@ def rows_to_tasks(rows: list[dict[str, str]], header: list[str], pool_id: str,
         if name not in spec:
             raise InvalidInput(f"task file column {column!r} names a field the project does "
                                f"not have", hint=f"fields: {', '.join(spec)}")
-    tasks = []
-    for row in rows:
-        task: dict[str, Any] = {"pool_id": pool_id, "input_values": {}}
-        golden: dict[str, Any] = {}
-        hints = []
-        for column, value in row.items():
-            if column is None:  # more cells than header columns
-                task["input_values"]["(extra cells)"] = value
-                continue
-            prefix, _, name = column.partition(":")
-            value = value if value is not None else ""
-            if prefix == "INPUT":
-                task["input_values"][name] = _typed(value, input_spec[name])
-            elif prefix == "GOLDEN" and value != "":
-                golden[name] = _typed(value, output_spec[name])
-            elif prefix == "HINT" and value != "":
-                hints.append(value)
-            elif prefix == "TASK" and value != "":
-                task["overlap"] = int(value) if value.strip().isdigit() else value
-        if golden:
-            task["known_solutions"] = [{"output_values": golden, "correctness_weight": 1}]
-        if hints:
-            task["message_on_unknown_solution"] = "\n".join(hints)
-        tasks.append(task)
-    return tasks
 
 
-def parse_task_file(data: bytes | str | Path, pool_id: str, project: Project, *,
-                    format: str | None = None) -> list[dict[str, Any]]:
-    """Toloka task dicts (with ``pool_id`` set) from a task file."""
-    text, suffix = read_source(data)
-    kind = detect_format(text, suffix, format)
-    if kind in ("csv", "tsv"):
-        reader = csv.DictReader(io.StringIO(text), delimiter="\t" if kind == "tsv" else ",")
-        header = [h for h in (reader.fieldnames or [])]
-        if not header:
-            raise InvalidInput("the task file is empty", hint="the first row names the columns")
-        return rows_to_tasks(list(reader), header, pool_id, project)
-    try:
-        if kind == "json":
-            items = json.loads(text)
-            if not isinstance(items, list):
-                raise InvalidInput("a JSON task file must hold a list of tasks")
-        else:
-            items = [json.loads(line) for line in text.splitlines() if line.strip()]
-    except json.JSONDecodeError as exc:
-        raise InvalidInput(f"the task file is not valid {kind.upper()}: {exc}") from exc
-    tasks = []
-    for item in items:
-        if isinstance(item, dict):
-            if str(item.get("pool_id", pool_id)) != str(pool_id):
-                raise InvalidInput(f"a task in the file names pool {item['pool_id']}, not "
-                                   f"{pool_id}", hint="drop pool_id from the file's tasks")
-            item = {**item, "pool_id": pool_id}
-        tasks.append(item)
-    return tasks
+def row_to_task(cells: list[str], header: list[str], pool_id: str,
+                project: Project) -> dict[str, Any]:
+    input_spec = project.task_spec["input_spec"]
+    output_spec = project.task_spec["output_spec"]
+    task: dict[str, Any] = {"pool_id": pool_id, "input_values": {}}
+    golden: dict[str, Any] = {}
+    hints = []
+    if len(cells) > len(header):  # more cells than header columns
+        task["input_values"]["(extra cells)"] = cells[len(header):]
+    for column, value in zip(header, cells, strict=False):
+        prefix, _, name = column.partition(":")
+        if prefix == "INPUT":
+            task["input_values"][name] = _typed(value, input_spec[name])
+        elif prefix == "GOLDEN" and value != "":
+            golden[name] = _typed(value, output_spec[name])
+        elif prefix == "HINT" and value != "":
+            hints.append(value)
+        elif prefix == "TASK" and value != "":
+            task["overlap"] = int(value) if value.strip().isdigit() else value
+    for column in header[len(cells):]:  # fewer cells than columns: missing inputs are empty
+        prefix, _, name = column.partition(":")
+        if prefix == "INPUT":
+            task["input_values"][name] = _typed("", input_spec[name])
+    if golden:
+        task["known_solutions"] = [{"output_values": golden, "correctness_weight": 1}]
+    if hints:
+        task["message_on_unknown_solution"] = "\n".join(hints)
+    return task
+
+
+def parse_task_file(data: bytes | str | Path | IO[bytes], pool_id: str, project: Project, *,
+                    format: str | None = None,
+                    limits: UploadLimits | None = None) -> Iterator[dict[str, Any]]:
+    """Toloka task dicts (with ``pool_id`` set) from a task file, read as a stream (see
+    ``crowd/uploads.py`` for the limits and the errors that name where a file fails)."""
+    limits = limits or UploadLimits()
+    with open_source(data) as (binary, suffix):
+        chunks = text_chunks(binary, limits)
+        first = next(chunks, "")
+        kind = detect_format(first, suffix, format)
+        text = itertools.chain([first], chunks)
+        if kind in ("csv", "tsv"):
+            rows = csv_rows(text, "\t" if kind == "tsv" else ",", limits)
+            header = next(rows, None)
+            if not header:
+                raise InvalidInput("the task file is empty",
+                                   hint="the first row names the columns")
+            check_header(header, project)
+            for cells in rows:
+                if not cells:
+                    continue  # a blank line
+                yield row_to_task(cells, header, pool_id, project)
+            return
+        items = json_items(text, limits) if kind == "json" else jsonl_items(text, limits)
+        for item in items:
+            if isinstance(item, dict):
+                if str(item.get("pool_id", pool_id)) != str(pool_id):
+                    raise InvalidInput(f"a task in the file names pool {item['pool_id']}, not "
+                                       f"{pool_id}", hint="drop pool_id from the file's tasks")
+                item = {**item, "pool_id": pool_id}
+            yield item

@@ -16,7 +16,7 @@ from crowdline.errors import InvalidInput
 from crowdline.server.csrf import require_csrf
 from crowdline.server.deps import CrowdDep, get_crowd
 from crowdline.server.routers.dashboard import page, signed_in
-from crowdline.server.routers.extras import MAX_UPLOAD_BYTES, invite_url
+from crowdline.server.routers.extras import invite_url, upload_limits
 
 router = APIRouter(tags=["dashboard actions"], include_in_schema=False)
 
@@ -58,14 +58,10 @@ async def upload_tasks(pool_id: str, request: Request,
     the rows it refused and why."""
     name = file.filename or ""
     fmt = name.rsplit(".", 1)[-1].lower() if "." in name else ""
-    data = await file.read(MAX_UPLOAD_BYTES + 1)
-    if len(data) > MAX_UPLOAD_BYTES:
-        raise InvalidInput("the task file is larger than 512 MiB",
-                           hint="split it, or load it with the Python SDK")
-    return await run_in_threadpool(_upload, request, pool_id, name, fmt, data)
+    return await run_in_threadpool(_upload, request, pool_id, name, fmt, file)
 
 
-def _upload(request: Request, pool_id: str, name: str, fmt: str, data: bytes) -> Response:
+def _upload(request: Request, pool_id: str, name: str, fmt: str, file: UploadFile) -> Response:
     requester = signed_in(request)
     if isinstance(requester, Response):
         return requester
@@ -74,7 +70,8 @@ def _upload(request: Request, pool_id: str, name: str, fmt: str, data: bytes) ->
                            hint="name it *.csv, *.tsv, *.json or *.jsonl")
     crowd = get_crowd(request)
     pool = crowd.get_pool(pool_id)
-    report = crowd.import_task_file(pool_id, data, format=fmt)
+    report = crowd.import_task_file(pool_id, file.file, format=fmt,
+                                    limits=upload_limits(request, file))
     errors = [{"row": k, "errors": v} for k, v in sorted(
         (report.validation_errors or {}).items(), key=lambda kv: str(kv[0]))]
     return page(request, "upload_report.html", {

@@ -7,14 +7,26 @@ from typing import Any
 from fastapi import APIRouter, File, Form, Request, UploadFile
 from fastapi.encoders import jsonable_encoder
 
-from crowdline.errors import InvalidInput
+from crowdline.crowd.uploads import UploadLimits
+from crowdline.errors import InvalidInput, UploadTooLarge
 from crowdline.server.deps import CrowdDep, RequesterDep, get_workspace
 from crowdline.server.schemas import ExportRequest, InvitePublic, InviteRequest
 
 router = APIRouter(prefix="/api/crowdline/v1", tags=["crowdline requester"])
 
 TASK_FILE_FORMATS = ("csv", "tsv", "json", "jsonl")
-MAX_UPLOAD_BYTES = 512 * 1024 * 1024
+MAX_UPLOAD_BYTES = 512 * 1024 * 1024  # the default of the upload_max_bytes setting
+
+
+def upload_limits(request: Request, file: UploadFile) -> UploadLimits:
+    """The workspace's upload limits; a file already known to be too large is refused
+    before a byte of it is parsed (the upload itself was spooled to disk, not memory)."""
+    limits = UploadLimits.from_settings(get_workspace(request).settings)
+    if file.size is not None and file.size > limits.max_bytes:
+        raise UploadTooLarge(f"the task file has {file.size:,} bytes, more than "
+                             f"{limits.max_bytes:,}",
+                             hint="split it, or raise upload_max_bytes in crowdline.toml")
+    return limits
 
 
 def invite_url(request: Request, token: str) -> str:
@@ -43,7 +55,7 @@ def list_workers(requester: RequesterDep, crowd: CrowdDep) -> list[dict[str, Any
 @router.post("/pools/{pool_id}/tasks/upload",
              summary="Upload a task file (CSV/TSV with INPUT:/GOLDEN:/HINT: columns, JSON, "
                      "JSONL); answers the created count and the rejected rows with reasons")
-def upload_tasks(pool_id: str, requester: RequesterDep, crowd: CrowdDep,
+def upload_tasks(pool_id: str, request: Request, requester: RequesterDep, crowd: CrowdDep,
                  file: UploadFile = File(..., description="the task file"),
                  format: str | None = Form(None, description="csv, tsv, json or jsonl; "
                                                              "default: from the file name"),
@@ -53,11 +65,8 @@ def upload_tasks(pool_id: str, requester: RequesterDep, crowd: CrowdDep,
         raise InvalidInput(f"cannot tell the format of task file {file.filename!r}",
                            hint=f"name it *.csv, *.tsv, *.json or *.jsonl, or pass format= "
                                 f"one of {', '.join(TASK_FILE_FORMATS)}")
-    data = file.file.read(MAX_UPLOAD_BYTES + 1)
-    if len(data) > MAX_UPLOAD_BYTES:
-        raise InvalidInput("the task file is larger than 512 MiB",
-                           hint="split it, or load it with the Python SDK")
-    report = crowd.import_task_file(pool_id, data, format=fmt)
+    report = crowd.import_task_file(pool_id, file.file, format=fmt,
+                                    limits=upload_limits(request, file))
     return {"pool_id": pool_id, "created": len(report.items),
             "task_ids": [task.id for task in report.items.values()],
             "rejected": {str(row): errors for row, errors in report.validation_errors.items()}}
