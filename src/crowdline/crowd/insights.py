@@ -14,6 +14,7 @@ The task browser and agreement read every answer of the pool (fine for the pools
 from __future__ import annotations
 
 import datetime as dt
+import json
 import statistics
 from collections import Counter, defaultdict
 from collections.abc import Iterable, Sequence
@@ -139,13 +140,22 @@ def pool_progress(conn: sa.Connection, pool_id: str, when: dt.datetime) -> dict[
 # -- answers of a pool -------------------------------------------------------------------------
 
 
-def _answers(conn: sa.Connection, pool_key: int) -> list[Any]:
+def _labels(conn: sa.Connection, pool_key: int, field: str) -> list[tuple[int, int, str, Any]]:
+    """(task, worker, kind, label) of every counted answer of the pool. The answers are read
+    as JSON text and each distinct text parsed once (a pool has few distinct answers)."""
     a, s = t.answers.c, t.assignments.c
-    return conn.execute(sa.select(a.task_id, a.worker_id, a.output_values, a.kind)
-                        .join(t.assignments, s.id == a.assignment_id)
-                        .where(a.pool_id == pool_key, a.submitted.is_not(None),
-                               s.status.in_(ANSWERED))
-                        .order_by(a.submitted)).all()
+    text = sa.cast(a.output_values, sa.Text)
+    parsed: dict[str | None, Any] = {}
+    result = []
+    for task_key, worker_key, kind, raw in conn.execute(
+            sa.select(a.task_id, a.worker_id, a.kind, text)
+            .join(t.assignments, s.id == a.assignment_id)
+            .where(a.pool_id == pool_key, a.submitted.is_not(None), s.status.in_(ANSWERED))
+            .order_by(a.submitted, a.task_id)):  # ties of the majority go to the earlier
+        if raw not in parsed:
+            parsed[raw] = label_of(field, json.loads(raw) if raw else None)
+        result.append((task_key, worker_key, kind, parsed[raw]))
+    return result
 
 
 def timeline(conn: sa.Connection, pool_id: str, count: int = 24) -> list[dict[str, Any]]:
@@ -189,16 +199,17 @@ def tasks_table(conn: sa.Connection, pool_id: str, *, q: str = "", status: str =
     pool_key = int(pool.id)
     c = t.tasks.c
     by_task: dict[int, list[tuple[int, Any]]] = defaultdict(list)
-    for r in _answers(conn, pool_key):
-        by_task[r.task_id].append((r.worker_id, label_of(field, r.output_values)))
+    for task_key, worker_key, _, given_label in _labels(conn, pool_key, field):
+        by_task[task_key].append((worker_key, given_label))
     names = _names(conn, (w for given in by_task.values() for w, _ in given))
     rows = []
     needle = q.strip().lower()
-    for r in conn.execute(sa.select(c.id, c.kind, c.input_values, c.overlap,
-                                    c.known_solutions).where(c.pool_id == pool_key)
-                          .order_by(c.id)):
-        text = _text(r.input_values)
-        if needle and needle not in text.lower():
+    # input values are parsed for the search or for the rows shown, not for every task
+    inputs = c.input_values if needle else sa.cast(c.input_values, sa.Text)
+    for r in conn.execute(sa.select(c.id, c.kind, inputs.label("inputs"), c.overlap)
+                          .where(c.pool_id == pool_key).order_by(c.id)):
+        text = _text(r.inputs) if needle else None
+        if needle and needle not in (text or "").lower():
             continue
         given = by_task.get(r.id, [])
         top, confidence = majority([lab for _, lab in given])
@@ -210,13 +221,9 @@ def tasks_table(conn: sa.Connection, pool_id: str, *, q: str = "", status: str =
             continue
         if label and top != label:
             continue
-        golden = (label_of(field, r.known_solutions[0].get("output_values"))
-                  if r.known_solutions else None)
-        rows.append({"id": str(r.id), "kind": r.kind, "text": text, "overlap": r.overlap,
-                     "answers": [{"worker_id": str(w), "worker": names.get(w, str(w)),
-                                  "label": lab} for w, lab in given],
-                     "label": top, "confidence": confidence, "complete": complete,
-                     "golden": golden})
+        rows.append({"id": str(r.id), "kind": r.kind, "text": text, "raw": r.inputs,
+                     "overlap": r.overlap, "given": given, "label": top,
+                     "confidence": confidence, "complete": complete})
     descending = sort.startswith("-")
     field_name = sort.lstrip("-")
     if field_name == "id":
@@ -226,8 +233,19 @@ def tasks_table(conn: sa.Connection, pool_id: str, *, q: str = "", status: str =
     else:
         rows.sort(key=lambda row: (row["confidence"] if row["confidence"] is not None else -1,
                                    int(row["id"])), reverse=descending)
-    return {"total": len(rows), "rows": rows[offset:offset + limit], "offset": offset,
-            "limit": limit}
+    shown = rows[offset:offset + limit]
+    golden = {r.id: r.known_solutions for r in conn.execute(
+        sa.select(c.id, c.known_solutions).where(
+            c.id.in_([int(row["id"]) for row in shown if row["kind"] != "REAL"])))}
+    for row in shown:
+        if row["text"] is None:
+            row["text"] = _text(json.loads(row["raw"]) if row["raw"] else None)
+        known = golden.get(int(row["id"]))
+        row["golden"] = label_of(field, known[0].get("output_values")) if known else None
+        row["answers"] = [{"worker_id": str(w), "worker": names.get(w, str(w)), "label": lab}
+                          for w, lab in row.pop("given")]
+        row.pop("raw")
+    return {"total": len(rows), "rows": shown, "offset": offset, "limit": limit}
 
 
 def agreement(conn: sa.Connection, pool_id: str) -> dict[str, Any]:
@@ -236,9 +254,9 @@ def agreement(conn: sa.Connection, pool_id: str) -> dict[str, Any]:
     pool = get_pool(conn, pool_id)
     field, _ = output_field(get_project(conn, pool.project_id))
     by_task: dict[int, list[tuple[int, Any]]] = defaultdict(list)
-    for r in _answers(conn, int(pool.id)):
-        if r.kind == "REAL":
-            by_task[r.task_id].append((r.worker_id, str(label_of(field, r.output_values))))
+    for task_key, worker_key, kind, given_label in _labels(conn, int(pool.id), field):
+        if kind == "REAL":
+            by_task[task_key].append((worker_key, str(given_label)))
     overall, tasks = pairwise_agreement([[lab for _, lab in g] for g in by_task.values()])
     agree: dict[int, list[bool]] = defaultdict(list)
     for given in by_task.values():
