@@ -197,6 +197,13 @@ def test_actions_invite_ban_unban_open_close_upload_export(client: httpx.Client,
     assert len(jsonl) == 3
     assert {"task", "label"} <= set(json.loads(jsonl[0]))
     assert client.get(f"/dashboard/pools/{pool.id}/export.xml").status_code == 400
+    parquet = client.get(f"/dashboard/pools/{pool.id}/export.parquet")
+    assert len(pd.read_parquet(io.BytesIO(parquet.content))) == 3
+    labels = pd.read_csv(io.StringIO(
+        client.get(f"/dashboard/pools/{pool.id}/export.csv", params={"what": "labels"}).text))
+    assert set(labels["label"]) <= set(LABELS)
+    assert len(labels) == 2  # one per real task
+    assert "confidence" in labels.columns
 
 
 def test_model_panel_degrades_and_reads_the_registry(client: httpx.Client,

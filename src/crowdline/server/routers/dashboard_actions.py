@@ -1,15 +1,13 @@
 """The dashboard's actions, as HTML forms for the signed-in requester (cookie session; every
 form carries the CSRF field): invite a worker, ban / unban, open / close a pool, upload a
-task file, export a pool's answers (CSV or JSONL download)."""
+task file, export a pool's answers or labels (CSV, JSONL or Parquet download)."""
 
 from __future__ import annotations
 
-import io
-import json
 from typing import Any
 
 from fastapi import APIRouter, Depends, File, Form, Request, UploadFile
-from fastapi.responses import RedirectResponse, Response, StreamingResponse
+from fastapi.responses import RedirectResponse, Response
 from starlette.concurrency import run_in_threadpool
 
 from crowdline.errors import InvalidInput
@@ -21,7 +19,9 @@ from crowdline.server.routers.extras import invite_url, upload_limits
 router = APIRouter(tags=["dashboard actions"], include_in_schema=False)
 
 BAN_SCOPES = ("POOL", "PROJECT", "ALL_PROJECTS")
-EXPORT_FORMATS = ("csv", "jsonl")
+EXPORT_FORMATS = {"csv": "text/csv", "jsonl": "application/x-ndjson",
+                  "parquet": "application/vnd.apache.parquet"}
+EXPORT_WHAT = ("answers", "labels")
 TASK_FILE_FORMATS = ("csv", "tsv", "json", "jsonl")
 
 
@@ -129,22 +129,19 @@ def unban(restriction_id: str, request: Request, crowd: CrowdDep) -> Response:
 
 
 @router.get("/dashboard/pools/{pool_id}/export.{fmt}")
-def export(pool_id: str, fmt: str, request: Request, crowd: CrowdDep) -> Response:
-    """The pool's answers (control answers flagged, with their known label) as a download."""
+def export(pool_id: str, fmt: str, request: Request, crowd: CrowdDep,
+           what: str = "answers") -> Response:
+    """A download of the pool's answers (control answers flagged, with their known label) or
+    its aggregated labels (with confidence), as CSV, JSONL or Parquet."""
     requester = signed_in(request)
     if isinstance(requester, Response):
         return requester
     if fmt not in EXPORT_FORMATS:
         raise InvalidInput(f"export format {fmt!r} is not one of {', '.join(EXPORT_FORMATS)}")
-    frame = crowd.answers_frame(pool_id, include_golden=True)
-    frame["submitted"] = frame["submitted"].map(lambda v: v.isoformat() if v else None)
-    buffer = io.StringIO()
-    if fmt == "csv":
-        frame.to_csv(buffer, index=False)
-        media = "text/csv"
-    else:
-        for record in frame.to_dict(orient="records"):
-            buffer.write(json.dumps(record, default=str) + "\n")
-        media = "application/x-ndjson"
-    return StreamingResponse(iter([buffer.getvalue()]), media_type=media, headers={
-        "Content-Disposition": f'attachment; filename="pool-{pool_id}-answers.{fmt}"'})
+    if what not in EXPORT_WHAT:
+        raise InvalidInput(f"export {what!r} is not one of {', '.join(EXPORT_WHAT)}")
+    crowd.get_pool(pool_id)  # 404 before any work
+    data = crowd.export_answers(pool_id, fmt) if what == "answers" \
+        else crowd.export_labels(pool_id, fmt)
+    return Response(data, media_type=EXPORT_FORMATS[fmt], headers={
+        "Content-Disposition": f'attachment; filename="pool-{pool_id}-{what}.{fmt}"'})
