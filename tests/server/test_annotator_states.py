@@ -74,7 +74,10 @@ def test_training_first_then_passed_opens_the_pool(client: httpx.Client,
                                                    server: LiveServer) -> None:
     crowd = server.workspace.crowd
     training, regular = training_and_pool(crowd)
-    join(client, crowd, "Newcomer")
+    worker_id = join(client, crowd, "Newcomer")
+    assert crowd.worker_standing(worker_id, training.id)["state"] == "open"
+    listing = client.get("/annotate").text
+    assert "complete the training first" in listing
     first = client.get(f"/annotate/pools/{regular.id}/work").text
     assert 'id="training-required"' in first
     assert f'href="/annotate/pools/{training.id}"' in first  # the link to the training
@@ -85,6 +88,8 @@ def test_training_first_then_passed_opens_the_pool(client: httpx.Client,
     assert "100%" in result
     assert f'href="/annotate/pools/{regular.id}"' in result  # the pool it opens
     assert "suite-form" in client.get(f"/annotate/pools/{regular.id}/work").text
+    assert "training passed (100%)" in client.get("/annotate").text
+    assert crowd.worker_standing(worker_id, regular.id)["state"] == "open"
 
 
 def test_training_not_passed_says_the_score_and_that_there_is_no_retry(

@@ -9,6 +9,7 @@ The annotator pages show one honest page per situation instead of one "no more t
 | ``unavailable`` | a ban, or a skill filter that does not match (the rule is not revealed) |
 | ``finished`` | nothing in the pool still needs this worker's answer |
 | ``later`` | the pool is paused, or its remaining tasks are in other workers' hands for now |
+| ``open`` | there is work for the worker (the work page would hand out a suite) |
 
 Everything here is read-only and built from the tables the issuer uses, so the page says
 exactly why ``request_assignment`` gave nothing. Known solutions never leave this module.
@@ -132,9 +133,27 @@ def standing(conn: sa.Connection, worker_key: int, pool_id: str,
     free = conn.execute(sa.select(c.id).where(
         c.pool_id == pool_key, c.kind == kind, c.available == sa.true(),
         ~sa.exists().where(a.task_id == c.id, a.worker_id == worker_key)).limit(1)).first()
+    if free is not None and _enough_control_tasks(conn, pool, worker_key):
+        return {**base, "state": "open"}  # a suite is there (the work page would get one)
     if free is None and _held_by_others(conn, pool_key, worker_key, kind):
         return {**base, "state": "later", "reason": "busy"}
     return {**base, "state": "finished", "reason": "done"}
+
+
+def _enough_control_tasks(conn: sa.Connection, pool: Any, worker_key: int) -> bool:
+    """Whether control tasks this worker has not seen are left for one more suite (each
+    reaches a worker once; a pool that needs them stops when they run out)."""
+    mixer = pool.mixer_config or {}
+    needed = int(mixer.get("min_golden_tasks_count", mixer.get("golden_tasks_count", 0)) or 0)
+    if pool.type == "TRAINING" or needed <= 0:
+        return True
+    c, a = t.tasks.c, t.answers.c
+    unseen = (sa.select(c.id).where(
+        c.pool_id == int(pool.id), c.kind == "GOLDEN",
+        ~sa.exists().where(a.task_id == c.id, a.worker_id == worker_key))
+        .limit(needed).subquery())
+    return int(conn.execute(sa.select(sa.func.count()).select_from(unseen)).scalar_one()) \
+        >= needed
 
 
 def _held_by_others(conn: sa.Connection, pool_key: int, worker_key: int, kind: str) -> bool:

@@ -89,12 +89,13 @@ def pools(request: Request, crowd: CrowdDep) -> Response:
         return worker
     open_pools = []
     for pool in crowd.list_pools(status="OPEN"):
-        if crowd.worker_standing(worker.id, pool.id).get("state") == "unavailable":
+        standing = crowd.worker_standing(worker.id, pool.id)
+        if standing.get("state") == "unavailable":
             continue  # banned here, or the pool's filter leaves this worker out
         project = crowd.get_project(pool.project_id)
         open_pools.append({"id": pool.id, "name": project.public_name,
                            "description": project.public_description,
-                           "training": pool.type == "TRAINING"})
+                           "training": pool.type == "TRAINING", "standing": standing})
     return _page(request, "pools.html", {"worker": worker, "pools": open_pools})
 
 
