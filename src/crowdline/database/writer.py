@@ -15,6 +15,7 @@ engine that is no longer used holds no thread.
 from __future__ import annotations
 
 import asyncio
+import logging
 import os
 import threading
 import time
@@ -29,9 +30,11 @@ import sqlalchemy as sa
 from crowdline.database.transactions import ATTEMPTS, retryable, unavailable, writer_lock
 
 T = TypeVar("T")
+log = logging.getLogger("crowdline.database")
 
 MAX_BATCH = 64
 IDLE_SECONDS = 2.0
+CHECKPOINT_EVERY = 200  # commits between two WAL checkpoints (run off the writer's path)
 
 # a job: the work, and how to hand its outcome back (ok, value or exception)
 Job = tuple[Callable[[sa.Connection], Any], Callable[[bool, Any], None]]
@@ -45,6 +48,7 @@ class SqliteWriter:
         self._queue: deque[Job] = deque()
         self._ready = threading.Condition()
         self._thread: threading.Thread | None = None
+        self._checkpointing = threading.Lock()
         self.batches = self.jobs = 0  # figures for benchmarks
 
     def submit(self, work: Callable[[sa.Connection], T]) -> Future[T]:
@@ -103,10 +107,33 @@ class SqliteWriter:
                              for _ in range(min(len(self._queue), MAX_BATCH))]
                 if conn is None or conn.invalidated or conn.closed:
                     conn = self.engine.connect()  # kept while the thread lives
+                    # a checkpoint (copying the WAL into the database file, with an fsync)
+                    # would stall every request queued behind this commit: see _checkpoint
+                    conn.connection.driver_connection.execute("PRAGMA wal_autocheckpoint=0")
                 self._commit(conn, batch)
+                if self.batches % CHECKPOINT_EVERY == 0:
+                    self._checkpoint_soon()
         finally:
             if conn is not None:
                 conn.close()
+
+    def _checkpoint_soon(self) -> None:
+        """A PASSIVE checkpoint on a connection of its own, in a thread of its own: writers
+        go on appending to the WAL meanwhile."""
+        if not self._checkpointing.acquire(blocking=False):
+            return  # one is running
+
+        def checkpoint() -> None:
+            try:
+                with self.engine.connect() as conn:
+                    conn.connection.driver_connection.execute("PRAGMA wal_checkpoint(PASSIVE)")
+            except Exception:  # the next one catches up; SQLite checkpoints at close anyway
+                log.warning("WAL checkpoint failed", exc_info=True)
+            finally:
+                self._checkpointing.release()
+
+        threading.Thread(target=checkpoint, daemon=True, name="crowdline-sqlite-checkpoint"
+                         ).start()
 
     def _commit(self, conn: sa.Connection, batch: list[Job]) -> None:
         outcomes: list[tuple[bool, Any]] = []
