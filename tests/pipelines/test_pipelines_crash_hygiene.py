@@ -94,6 +94,35 @@ def test_no_process_of_a_kill_9d_runner_is_alive_a_few_seconds_later(
     assert not [p for p in leftovers if p.exists()], "scratch folders of killed workers remain"
 
 
+@pytest.mark.slow
+def test_no_process_of_a_kill_9d_demo_is_alive_a_few_seconds_later(tmp_path: Path) -> None:
+    home = tmp_path / "demo"
+    env = {**os.environ, "CROWDLINE_HOME": str(home)}
+    for key in ("CROWDLINE_DATABASE_URL", "CROWDLINE_STORAGE_URL", "CROWDLINE_EXECUTOR_URL"):
+        env.pop(key, None)
+    demo = subprocess.Popen([*CLI, "demo", "--home", str(home)], env=env,
+                            start_new_session=True, stdout=subprocess.DEVNULL,
+                            stderr=subprocess.DEVNULL)
+    family: set[int] = set()
+    try:
+        deadline = time.monotonic() + 120
+        while len(descendants(demo.pid)) < 3:  # its pool workers and the resource tracker
+            assert demo.poll() is None, "the demo finished before it could be killed"
+            assert time.monotonic() < deadline, "the demo's workers never started"
+            time.sleep(0.05)
+        family = descendants(demo.pid)
+        os.kill(demo.pid, signal.SIGKILL)
+        demo.wait()
+        deadline = time.monotonic() + 10
+        while any(running(pid) for pid in family) and time.monotonic() < deadline:
+            time.sleep(0.1)
+        assert not [pid for pid in family if running(pid)]
+    finally:
+        for pid in family:
+            if running(pid):
+                os.kill(pid, signal.SIGKILL)
+
+
 def test_next_job_aborts_an_open_output_commit_left_by_a_dead_job(
         workspace: Workspace) -> None:
     ws = workspace

@@ -92,7 +92,7 @@ def test_cli_as_a_new_user_would(tmp_path: Path, monkeypatch: pytest.MonkeyPatch
     (datum,) = json.loads(ok("datum", "list", jobs[0]["id"], "-o", "json"))
     assert datum["paths"] == ["raw:/a.txt"]
     assert "upper done" in ok("job", "logs", jobs[0]["id"])
-    ok("secret", "create", "api", "token=abc")
+    ok("secret", "create", "api", "token=abc123456")
     assert json.loads(ok("secret", "list", "-o", "json"))[0]["keys"] == ["token"]
     # errors reach main() as crowdline errors, which it maps to exit codes
     assert isinstance(cli.invoke(app, ["job", "inspect", "nope"]).exception, JobNotFound)
