@@ -27,12 +27,15 @@ def suite_id(page: str) -> str:
 
 
 def training_and_pool(crowd: Crowd, *, passing: int = 50, tasks: int = 4,
-                      per_suite: int = 2) -> tuple[Pool, Pool]:
+                      per_suite: int = 2, retry_days: int | None = None) -> tuple[Pool, Pool]:
     """A training pool (truth: every item is LABELS[0]) and a regular pool that needs it."""
     project = crowd.create_project(project_config())
-    training = crowd.create_pool({"project_id": project.id, "private_name": "training",
-                                  "training_tasks_in_task_suite_count": per_suite,
-                                  "assignment_max_duration_seconds": 300})
+    config: dict[str, Any] = {"project_id": project.id, "private_name": "training",
+                              "training_tasks_in_task_suite_count": per_suite,
+                              "assignment_max_duration_seconds": 300}
+    if retry_days:
+        config["retry_training_after_days"] = retry_days
+    training = crowd.create_pool(config)
     crowd.create_tasks([
         {"pool_id": training.id, "input_values": {"headline": f"train {i}"},
          "known_solutions": [{"output_values": {"category": LABELS[0]}}],
@@ -110,6 +113,19 @@ def test_training_not_passed_says_the_score_and_that_there_is_no_retry(
     assert 'id="training-score">0%' in result
     assert "80% is needed" in result
     assert 'id="retry"' in result
+    assert "cannot be retaken" in result
+
+
+def test_training_not_passed_says_when_to_retry(client: httpx.Client,
+                                                server: LiveServer) -> None:
+    crowd = server.workspace.crowd
+    training, regular = training_and_pool(crowd, passing=80, retry_days=2)
+    join(client, crowd, "Second chance")
+    answer_training(client, training, LABELS[1])
+    result = client.get(f"/annotate/pools/{regular.id}/work").text
+    assert "Training not passed" in result
+    expected = (crowd.clock() + dt.timedelta(days=2)).strftime("%Y-%m-%d")
+    assert f"You can take the training again from <strong>{expected}" in result
 
 
 def test_banned_worker_sees_not_available_without_the_rule(client: httpx.Client,

@@ -25,6 +25,7 @@ import sqlalchemy as sa
 from crowdline.crowd import tables as t
 from crowdline.crowd import training
 from crowdline.crowd.filters import filter_matches, worker_facts
+from crowdline.crowd.models import utc
 from crowdline.crowd.pools import _pool, get_pool
 from crowdline.crowd.projects import get_project
 from crowdline.crowd.workers import is_restricted
@@ -93,7 +94,23 @@ def _training_result(conn: sa.Connection, pool: Any, worker_key: int) -> dict[st
     passed = all(p["passed"] for p in opens) if opens else True
     return {"state": "training_result", "score": round(score, 1), "answered": answered,
             "correct": correct, "needed": max(needed) if needed else None, "passed": passed,
-            "pools": opens, "retry": False}
+            "pools": opens, "retry_after": None if passed else _retry_after(conn, pool,
+                                                                           worker_key)}
+
+
+def _retry_after(conn: sa.Connection, pool: Any, worker_key: int) -> str | None:
+    """When the worker may take the training again (``retry_training_after_days`` after
+    their last training answer), or None when the pool allows no retry."""
+    days = (pool.extra or {}).get("retry_training_after_days")
+    if not days:
+        return None
+    a = t.answers.c
+    last = conn.execute(sa.select(sa.func.max(a.submitted)).where(
+        a.pool_id == int(pool.id), a.worker_id == worker_key, a.kind == "TRAINING")
+        ).scalar_one()
+    if last is None:
+        return None
+    return (utc(last) + dt.timedelta(days=int(days))).isoformat()
 
 
 def standing(conn: sa.Connection, worker_key: int, pool_id: str,
