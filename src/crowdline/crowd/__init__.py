@@ -29,8 +29,10 @@ from crowdline.crowd import (
     quality,
     results,
     standing,
+    tables,
     workers,
 )
+from crowdline.crowd import search as search_module
 from crowdline.crowd import tasks as tasks_module
 from crowdline.crowd.facts import FactsCache
 from crowdline.crowd.models import (
@@ -49,9 +51,10 @@ from crowdline.crowd.models import (
     WorkerSkill,
     now,
 )
+from crowdline.crowd.search import Search
 from crowdline.crowd.transactions import key, read, write, write_async
 from crowdline.crowd.uploads import UploadLimits
-from crowdline.errors import WorkerNotFound
+from crowdline.errors import TaskNotFound, WorkerNotFound
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -185,6 +188,31 @@ class Crowd:
 
     def get_task(self, task_id: str) -> Task:
         return read(self.engine, lambda c: tasks_module.get_task(c, task_id))
+
+    def search_tasks(self, search: Search) -> tuple[list[Task], bool]:
+        """A page of tasks filtered, sorted and paged in SQL, and whether more follow."""
+        def work(conn: sa.Connection) -> tuple[list[Task], bool]:
+            rows, more = search_module.search_rows(conn, tables.tasks,
+                                                   search_module.TASK_FIELDS, search)
+            return [tasks_module.task_of_row(r) for r in rows], more
+
+        return read(self.engine, work)
+
+    def search_assignments(self, search: Search, *, task_id: str | None = None
+                           ) -> tuple[list[Assignment], bool]:
+        """A page of assignments (task suites) filtered, sorted and paged in SQL."""
+        def work(conn: sa.Connection) -> tuple[list[Assignment], bool]:
+            where = None
+            if task_id is not None:
+                answers = tables.answers.c
+                where = tables.assignments.c.id.in_(sa.select(answers.assignment_id).where(
+                    answers.task_id == key(task_id, TaskNotFound, "task")))
+            rows, more = search_module.search_rows(conn, tables.assignments,
+                                                   search_module.ASSIGNMENT_FIELDS, search,
+                                                   where)
+            return issuing.assignments_of_rows(conn, rows), more
+
+        return read(self.engine, work)
 
     def list_tasks(self, pool_id: str, *, limit: int | None = None,
                    after_id: str | None = None) -> list[Task]:

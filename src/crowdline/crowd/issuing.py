@@ -488,6 +488,9 @@ def _task_dict(row: Any) -> dict[str, Any]:
     return data
 
 
+assignments_of_rows = _assignments  # for crowdline.crowd.search callers
+
+
 def get_assignment(conn: sa.Connection, assignment_id: str) -> Assignment:
     row = conn.execute(sa.select(t.assignments).where(
         t.assignments.c.id == key(assignment_id, AssignmentNotFound, "assignment"))).first()

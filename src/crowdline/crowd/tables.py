@@ -179,3 +179,8 @@ captchas = sa.Table(
     sa.Column("created", TZ, nullable=False),
     sa.Index("ix_crowd_captchas_worker", "worker_id", "id"),
 )
+
+# Toloka's searches sort and filter ids as text (toloka-kit compares ids as strings).
+sa.Index("ix_crowd_tasks_pool_idtext", tasks.c.pool_id, sa.cast(tasks.c.id, sa.Text))
+sa.Index("ix_crowd_assignments_pool_idtext", assignments.c.pool_id,
+         sa.cast(assignments.c.id, sa.Text))

@@ -229,6 +229,9 @@ def _task(row: Any) -> Task:
                 created=utc(row.created))
 
 
+task_of_row = _task  # for crowdline.crowd.search callers
+
+
 def get_task(conn: sa.Connection, task_id: str) -> Task:
     row = conn.execute(sa.select(t.tasks).where(
         t.tasks.c.id == key(task_id, TaskNotFound, "task"))).first()

@@ -16,7 +16,7 @@ from crowdline.server.toloka.routing import (
     iso,
     json_body,
     parse_bool,
-    search,
+    parse_search,
     toloka_json,
 )
 from crowdline.server.toloka.schemas import AssignmentPatch
@@ -46,13 +46,13 @@ def find_assignments(request: Request) -> dict[str, Any]:
     crowd = crowd_of(request)
     query = request.query_params
     statuses = _statuses(query.get("status"))
-    found = crowd.list_assignments(pool_id=query.get("pool_id"), worker_id=query.get("user_id"),
-                                   task_id=query.get("task_id"))
-    items = [toloka_json(a) for a in found if statuses is None or a.status in statuses]
-    return search(items, query, equal=("task_suite_id", "pool_id", "user_id"),
-                  consumed=("status", "task_id"),
-                  compare={"id": str, **{name: dt.datetime for name in _DATES}},
-                  default_limit=LARGE_PAGE)
+    found = parse_search(query, equal=("task_suite_id", "pool_id", "user_id"),
+                         consumed=("status", "task_id"), compare=("id", *_DATES),
+                         default_limit=LARGE_PAGE)
+    if statuses is not None:
+        found.equal["status"] = statuses
+    page, more = crowd.search_assignments(found, task_id=query.get("task_id"))
+    return {"items": [toloka_json(a) for a in page], "has_more": more}
 
 
 @router.get("/assignments/{assignment_id}")

@@ -20,6 +20,7 @@ from fastapi.routing import APIRoute
 from pydantic import BaseModel, ValidationError
 
 from crowdline.crowd.operations import Operations
+from crowdline.crowd.search import Search
 from crowdline.errors import (
     AlreadyExists,
     AuthenticationFailed,
@@ -249,6 +250,52 @@ def search(
     if not 1 <= limit <= max_limit:
         raise InvalidInput(f"limit must be between 1 and {max_limit}, not {limit}")
     return {"items": result[:limit], "has_more": len(result) > limit}
+
+
+def parse_search(
+    query: Mapping[str, str],
+    *,
+    equal: Iterable[str] = (),
+    compare: Iterable[str] = ("id",),
+    consumed: Iterable[str] = (),
+    default_sort: str = "id",
+    default_limit: int = 50,
+    max_limit: int = 100_000,
+) -> Search:
+    """Toloka's search parameters as a ``crowdline.crowd.search.Search`` (run in SQL); any
+    parameter not named here is refused by name, as ``search`` does."""
+    compare = set(compare)
+    allowed = set(SEARCH_CONTROL) | set(equal) | set(consumed)
+    allowed |= {f"{f}_{op}" for f in compare for op in COMPARISONS}
+    unknown = sorted(set(query) - allowed)
+    if unknown:
+        raise Unsupported(f"search parameter(s) {', '.join(unknown)} are not supported here",
+                          hint=f"supported: {', '.join(sorted(allowed))}",
+                          payload={name: {"code": "UNSUPPORTED_FIELD",
+                                          "message": "not supported by crowdline"}
+                                   for name in unknown})
+    found = Search(equal={name: query[name] for name in equal if name in query})
+    for name, value in query.items():
+        field, _, op = name.rpartition("_")
+        if field in compare and op in COMPARISONS:
+            found.ranges.append((field, op, value))
+    sort = []
+    for item in query.get("sort", default_sort).split(","):
+        name = item.strip().lstrip("-")
+        if not name:
+            continue
+        if name not in compare and name not in equal:
+            raise Unsupported(f"sorting by {name!r} is not supported here",
+                              hint=f"sort by one of: {', '.join(sorted(compare))}")
+        sort.append((name, item.strip().startswith("-")))
+    found.sort = sort or [("id", False)]
+    try:
+        found.limit = int(query.get("limit", default_limit))
+    except ValueError as exc:
+        raise InvalidInput(f"limit={query.get('limit')!r} is not a number") from exc
+    if not 1 <= found.limit <= max_limit:
+        raise InvalidInput(f"limit must be between 1 and {max_limit}, not {found.limit}")
+    return found
 
 
 def parse_bool(query: Mapping[str, str], name: str, default: bool) -> bool:

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import datetime as dt
 from typing import Any
 
 from fastapi import APIRouter, Request, Response
@@ -17,7 +16,7 @@ from crowdline.server.toloka.routing import (
     json_body,
     operations_of,
     parse_bool,
-    search,
+    parse_search,
     toloka_json,
     validation_payload,
 )
@@ -158,13 +157,14 @@ async def create_tasks(request: Request) -> Response:
 
 @router.get("/tasks")
 def find_tasks(request: Request) -> dict[str, Any]:
+    """Filtered, sorted and paged in SQL: a page costs the same in a pool of any size."""
     crowd = crowd_of(request)
-    pool_id = request.query_params.get("pool_id")
-    pool_ids = [pool_id] if pool_id else [p.id for p in crowd.list_pools()]
-    items = [toloka_json(task) for pid in pool_ids for task in crowd.list_tasks(pid)]
-    return search(items, request.query_params, equal=("pool_id", "overlap"),
-                  compare={"id": str, "created": dt.datetime, "overlap": int},
-                  default_limit=LARGE_PAGE)
+    query = parse_search(request.query_params, equal=("pool_id", "overlap"),
+                         compare=("id", "created", "overlap"), default_limit=LARGE_PAGE)
+    if "pool_id" in query.equal:
+        crowd.get_pool(str(query.equal["pool_id"]))  # 404 for a pool that does not exist
+    found, more = crowd.search_tasks(query)
+    return {"items": [toloka_json(task) for task in found], "has_more": more}
 
 
 @router.get("/tasks/{task_id}")
