@@ -1,7 +1,9 @@
 """The dashboard's model panel, read from the workspace's store: model versions with their
 metrics (``ModelRegistry`` of repo ``models``; commits that only hold ``/metrics.json`` are read
-too), the routing threshold, the production-accuracy estimate from audited items (with its
-Wilson interval) and who labeled the dataset (model, people, simulated crowd).
+too), the routing threshold (the model card's, else ``config:/routing.json``), the
+production-accuracy estimate from audited items (routing decisions in repo ``routing`` against
+the final labels people — or, in a demo, the simulated crowd — gave them in ``dataset``; with
+its Wilson interval) and who labeled the dataset (model, people, simulated crowd).
 
 Every source is optional: a workspace without models, decisions or dataset gets an empty panel
 that says so, never an error page.
@@ -21,7 +23,7 @@ from crowdline.workspace import Workspace
 
 log = logging.getLogger(__name__)
 
-MODELS_REPO, ROUTING_REPO, DATASET_REPO = "models", "routing", "dataset"
+MODELS_REPO, ROUTING_REPO, DATASET_REPO, CONFIG_REPO = "models", "routing", "dataset", "config"
 _MISSING = (LookupError, CrowdlineError, KeyError, ValueError, OSError)
 
 
@@ -93,15 +95,26 @@ def _decisions(workspace: Workspace) -> pd.DataFrame:
     return pd.concat(frames, ignore_index=True) if frames else pd.DataFrame()
 
 
+def _routing_config(workspace: Workspace) -> dict[str, float]:
+    """``config@master:/routing.json`` (the clickbait flow's routing settings), if any."""
+    try:
+        settings = json.loads(workspace.store.get_file(CONFIG_REPO, "master", "/routing.json"))
+    except _MISSING:
+        return {}
+    return {k: float(settings[k]) for k in ("threshold", "audit_rate")
+            if isinstance(settings.get(k), int | float)}
+
+
 def model_panel(workspace: Workspace) -> dict[str, Any]:
     from crowdline.model.monitoring import audit_accuracy
 
     panel: dict[str, Any] = {"versions": _versions(workspace), "audit": None,
                              "threshold": None, "audit_rate": None, "labeled_by": {}}
-    if panel["versions"]:
-        latest = panel["versions"][-1]["thresholds"]
-        panel["threshold"] = latest.get("threshold")
-        panel["audit_rate"] = latest.get("audit_rate")
+    latest = panel["versions"][-1]["thresholds"] if panel["versions"] else {}
+    if not latest.get("threshold"):
+        latest = {**_routing_config(workspace), **latest}
+    panel["threshold"] = latest.get("threshold")
+    panel["audit_rate"] = latest.get("audit_rate")
     dataset = _dataset(workspace)
     if len(dataset) and "labeled_by" in dataset:
         panel["labeled_by"] = {str(k): int(v) for k, v in
@@ -109,7 +122,10 @@ def model_panel(workspace: Workspace) -> dict[str, Any]:
     decisions = _decisions(workspace)
     if len(decisions) and {"item_id", "route", "label"} <= set(decisions.columns) \
             and len(dataset) and {"id", "label", "labeled_by"} <= set(dataset.columns):
-        people = dataset[dataset["labeled_by"] == "human"].set_index("id")["label"]
+        # the audited items' final labels came from people (or, in a demo, the simulated crowd)
+        by_people = dataset[dataset["labeled_by"].isin(("human", "simulated"))]
+        panel["audit_by_simulated"] = bool((by_people["labeled_by"] == "simulated").any())
+        people = by_people.drop_duplicates("id", keep="last").set_index("id")["label"]
         audited = decisions[(decisions["route"] == "audit")
                             & decisions["item_id"].isin(people.index)]
         try:
