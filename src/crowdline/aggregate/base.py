@@ -92,7 +92,24 @@ class EncodedAnswers:
 
     def pair_order(self) -> np.ndarray:
         """The (worker, label) row numbers ``worker·K + label`` in order of first appearance."""
-        return pd.unique(self.worker * self.n_classes + self.label)
+        return first_appearance(self.worker * self.n_classes + self.label,
+                                self.n_workers * self.n_classes)
+
+    def without_codes(self) -> EncodedAnswers:
+        """The same tasks, workers and classes without the per-answer code arrays (to free
+        their memory once a model has what it needs from them)."""
+        nothing = np.zeros(0, dtype=np.int64)
+        return EncodedAnswers(nothing, nothing, nothing, self.tasks, self.workers, self.classes)
+
+
+def first_appearance(codes: np.ndarray, n_codes: int) -> np.ndarray:
+    """The distinct values of ``codes`` (integers in [0, n_codes)) in order of first
+    appearance, in O(len + n_codes)."""
+    n = len(codes)
+    first = np.full(n_codes, n, dtype=np.int64)
+    first[codes[::-1]] = np.arange(n - 1, -1, -1, dtype=np.int64)  # last assignment wins
+    seen = np.flatnonzero(first < n)
+    return seen[np.argsort(first[seen], kind="stable")]
 
 
 def _column_kind(values: pd.Series) -> str:
@@ -103,6 +120,29 @@ def _column_kind(values: pd.Series) -> str:
     if pd.api.types.is_integer_dtype(values.dtype):
         return "integer"  # without scanning millions of values
     return pd.api.types.infer_dtype(values, skipna=False)
+
+
+def _factorize_integers(values: pd.Series) -> tuple[np.ndarray, np.ndarray] | None:
+    """``pd.factorize`` (codes by first appearance) for a plain integer column whose values
+    span at most about twice its length: O(n) array passes instead of hashing. None when the
+    column is not such a column."""
+    if not (isinstance(values.dtype, np.dtype) and values.dtype.kind == "i"):
+        return None
+    array = values.to_numpy()
+    n = len(array)
+    low, high = int(array.min()), int(array.max())
+    span = high - low + 1
+    if span > 2 * n + 1024:
+        return None
+    shifted = array - low if low else array
+    first = np.full(span, n, dtype=np.int64)
+    # with repeated indices the last assignment wins (NumPy's rule): scan backwards
+    first[shifted[::-1]] = np.arange(n - 1, -1, -1, dtype=np.int64)
+    present = np.flatnonzero(first < n)
+    order = present[np.argsort(first[present], kind="stable")]
+    rank = np.empty(span, dtype=np.int64)
+    rank[order] = np.arange(len(order), dtype=np.int64)
+    return rank[shifted], (order + low).astype(array.dtype)
 
 
 def require_columns(frame: object, what: str, columns: tuple[str, ...] = ANSWER_COLUMNS) -> None:
@@ -139,7 +179,8 @@ def encode_answers(answers: pd.DataFrame) -> EncodedAnswers:
             raise InvalidInput(f"the {column} column holds {kind} values; it must hold one of "
                                f"{sorted(allowed)}",
                                hint=f"convert it with answers[{column!r}].astype(str)")
-        code, uniques = pd.factorize(values, sort=False)
+        fast = _factorize_integers(values)
+        code, uniques = fast if fast is not None else pd.factorize(values, sort=False)
         codes[column] = (code.astype(np.int64, copy=False), pd.Index(uniques, name=column))
     return EncodedAnswers(
         task=codes["task"][0], worker=codes["worker"][0], label=codes["label"][0],

@@ -18,6 +18,7 @@ from typing import Literal
 
 import numpy as np
 import pandas as pd
+import scipy.sparse as sp
 
 from crowdline.aggregate.base import (
     NO_LABEL,
@@ -26,6 +27,7 @@ from crowdline.aggregate.base import (
     EncodedAnswers,
     empty_labels,
     encode_answers,
+    first_appearance,
     index_order,
     lay_out,
 )
@@ -33,19 +35,35 @@ from crowdline.aggregate.majority_vote import vote
 from crowdline.errors import InvalidInput
 
 EPS = 1e-10  # crowd-kit's floor for probabilities before taking logs
+LOG_EPS = float(np.log(EPS))
+BLOCK = 4096  # rows of tasks × classes arrays handled at once (a few hundred KiB)
 InitialErrorStrategy = Literal["assign", "addition"]
 
 
 class _Incidence:
-    """The answers as two sparse matrices, built once per fit."""
+    """The answers as one sparse (tasks × workers·classes) count matrix A, built once per fit
+    in O(answers), and the (worker, label) rows in order of first appearance."""
 
-    def __init__(self, encoded: EncodedAnswers) -> None:
-        self.encoded = encoded
-        self.by_task = encoded.task_by_worker_label()  # tasks × (worker, label)
-        counts = np.bincount(encoded.worker * encoded.n_classes + encoded.label,
-                             minlength=encoded.n_workers * encoded.n_classes)
-        self.observed = counts > 0  # which (worker, label) rows exist, as in crowd-kit's groupby
-        self.answers_per_task = np.bincount(encoded.task, minlength=encoded.n_tasks).astype(float)
+    def __init__(self, encoded: EncodedAnswers, ones: np.ndarray | None = None) -> None:
+        k = encoded.n_classes
+        n_rows = encoded.n_workers * k
+        pairs = encoded.worker * k + encoded.label
+        self.first_seen = first_appearance(pairs, n_rows)
+        self.observed = np.zeros(n_rows, dtype=bool)  # rows of crowd-kit's groupby
+        self.observed[self.first_seen] = True
+        self.n_answers = len(pairs)
+        self.n_classes = k
+        index = np.int32 if max(n_rows, len(pairs)) < 2**31 - 1 else np.int64
+        ones = np.ones(len(pairs)) if ones is None else ones
+        shape = (encoded.n_tasks, n_rows)
+        task = encoded.task
+        if len(task) < 2 or bool((task[1:] >= task[:-1]).all()):  # grouped by task: CSR as is
+            indptr = np.zeros(encoded.n_tasks + 1, dtype=index)
+            np.cumsum(np.bincount(task, minlength=encoded.n_tasks), out=indptr[1:])
+            self.by_task = sp.csr_matrix((ones, pairs.astype(index), indptr), shape=shape)
+        else:  # SciPy's COO → CSR is a counting sort, O(answers)
+            self.by_task = sp.coo_matrix((ones, (task.astype(index), pairs.astype(index))),
+                                         shape=shape).tocsr()
 
 
 def _confusion_counts(incidence: _Incidence, probas: np.ndarray) -> np.ndarray:
@@ -63,51 +81,62 @@ def _normalise_confusion(errors: np.ndarray, present: np.ndarray, n_classes: int
     return np.nan_to_num(cube.reshape(errors.shape), nan=0.0)
 
 
-def _log_where(values: np.ndarray, present: np.ndarray, log: np.ufunc) -> np.ndarray:
+def _log_where(values: np.ndarray, present: np.ndarray) -> np.ndarray:
     out = np.zeros_like(values)
-    out[present] = log(values[present])
+    out[present] = np.log(values[present])
     return out
 
 
-def _answer_log_likelihood(incidence: _Incidence, errors: np.ndarray) -> np.ndarray:
-    """(tasks × classes): Σ over each task's answers of ln P(answer | true class)."""
-    return np.asarray(incidence.by_task @ _log_where(errors, incidence.observed, np.log))
+def _answer_log_likelihood(incidence: _Incidence, log_errors: np.ndarray) -> np.ndarray:
+    """(tasks × classes): Σ over each task's answers of ln P(answer | true class) = A·ln E."""
+    return np.asarray(incidence.by_task @ log_errors)
 
 
-def _e_step(priors: np.ndarray, answer_log: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """Posteriors and their logarithms from priors and ``_answer_log_likelihood``, which it
-    overwrites (with the log-posteriors) to spare a copy of a tasks × classes array.
+def _e_step(priors: np.ndarray, answer_log: np.ndarray, out: np.ndarray | None,
+            gold: np.ndarray | None) -> tuple[np.ndarray, np.ndarray, float]:
+    """Posteriors p (written into ``out`` when given; gold tasks pinned), their mean (the next
+    priors) and crowd-kit's entropy term −Σ p·ln p over p clipped at EPS, from the priors and
+    ``_answer_log_likelihood`` (overwritten). Done in blocks of rows that stay in the CPU
+    cache: a dozen passes over a block instead of over the whole tasks × classes array.
     crowd-kit works in base 2; natural logs agree to rounding (~1e-16)."""
-    log_probas = answer_log
-    log_probas += np.log(np.maximum(priors, EPS))
-    log_probas -= log_probas.max(axis=1, keepdims=True)
-    probas = np.exp(log_probas)
-    totals = probas.sum(axis=1, keepdims=True)
-    probas /= totals
-    log_probas -= np.log(totals)
-    return probas, log_probas
-
-
-def _evidence_lower_bound(incidence: _Incidence, probas: np.ndarray, log_probas: np.ndarray,
-                          priors: np.ndarray, answer_log: np.ndarray) -> float:
-    """crowd-kit's ELBO: the prior term counted once per answer, entropy on clipped probas.
-    Like crowd-kit it clips ``probas`` (and here ``log_probas``) in place, after the M-step
-    has used them."""
+    n_tasks, n_classes = answer_log.shape
+    probas = np.empty_like(answer_log) if out is None else out
     log_priors = np.log(np.maximum(priors, EPS))
-    joint = float(np.einsum("ij,ij->", probas, answer_log))
-    joint += float((incidence.answers_per_task @ probas) @ log_priors)
-    np.maximum(probas, EPS, out=probas)
-    np.maximum(log_probas, np.log(EPS), out=log_probas)
-    entropy = -float(np.einsum("ij,ij->", probas, log_probas))
-    return joint + entropy
+    total = np.zeros(n_classes)
+    entropy = 0.0
+    for start in range(0, n_tasks, BLOCK):
+        log_p = answer_log[start:start + BLOCK]
+        p = probas[start:start + BLOCK]
+        log_p += log_priors
+        log_p -= log_p.max(axis=1, keepdims=True)
+        np.exp(log_p, out=p)
+        totals = p.sum(axis=1, keepdims=True)
+        p /= totals
+        log_p -= np.log(totals)
+        if gold is not None:
+            _pin_gold(p, gold[start:start + BLOCK])
+            rows = np.flatnonzero(gold[start:start + BLOCK] != NO_LABEL)
+            log_p[rows] = np.where(p[rows] > 0, 0.0, LOG_EPS)
+        total += p.sum(axis=0)
+        np.maximum(log_p, LOG_EPS, out=log_p)
+        entropy -= float(np.einsum("ij,ij->", np.maximum(p, EPS), log_p))
+    return probas, total / n_tasks, entropy
+
+
+def _joint(counts: np.ndarray, log_errors: np.ndarray, priors: np.ndarray) -> float:
+    """crowd-kit's expected log joint Σ over answers and classes of p·(ln e + ln prior), from
+    the M-step's counts C = Aᵀ·p: Σ C·ln E + (Σ_rows C)·ln prior."""
+    return (float(np.einsum("ij,ij->", counts, log_errors))
+            + float(counts.sum(axis=0) @ np.log(np.maximum(priors, EPS))))
 
 
 def _errors_frame(encoded: EncodedAnswers, errors: np.ndarray, present: np.ndarray,
-                  columns: np.ndarray) -> pd.DataFrame:
+                  columns: np.ndarray, observed: np.ndarray) -> pd.DataFrame:
     """crowd-kit's layout: rows (worker, label) in order of first appearance in the answers
-    (then any rows an initial error added), columns the labels unnamed, in probas_ order."""
+    (``observed``; then any rows an initial error added), columns the labels unnamed, in
+    probas_ order."""
     k = encoded.n_classes
-    observed = encoded.pair_order()
+    observed = observed[present[observed]]
     extra = np.setdiff1d(np.flatnonzero(present), observed)
     rows = np.concatenate([observed, extra])
     index = pd.MultiIndex.from_arrays(
@@ -125,22 +154,22 @@ def _normalised_frame(errors: pd.DataFrame) -> pd.DataFrame:
 def _initial_error_as_given(encoded: EncodedAnswers, initial_error: pd.DataFrame,
                             strategy: InitialErrorStrategy, counts: np.ndarray,
                             errors: np.ndarray, present: np.ndarray,
-                            columns: np.ndarray) -> pd.DataFrame:
+                            columns: np.ndarray, observed: np.ndarray) -> pd.DataFrame:
     """crowd-kit's ``errors_`` when no iteration ran after an initial error: with ``assign``
     ``initial_error`` itself, with ``addition`` the answers' counts plus ``initial_error``
     aligned by pandas (rows and columns sorted unless they already agree), clipped and
     normalised. With ``assign``, workers it lacks (estimated from the answers here) follow."""
     if strategy == "addition":
-        observed = encoded.pair_order()
-        from_answers = _errors_frame(encoded, counts, np.isin(
-            np.arange(len(counts)), observed), columns)
+        seen = np.zeros(len(counts), dtype=bool)
+        seen[observed] = True
+        from_answers = _errors_frame(encoded, counts, seen, columns, observed)
         return _normalised_frame(from_answers.add(initial_error, fill_value=0.0))
     given = _normalised_frame(initial_error)
     missing = ~encoded.workers.isin(initial_error.index.get_level_values("worker"))
     rows = np.repeat(missing, encoded.n_classes) & present
     if not rows.any():
         return given
-    estimated = _errors_frame(encoded, errors, rows, columns)
+    estimated = _errors_frame(encoded, errors, rows, columns, observed)
     return pd.concat([given, estimated.reindex(columns=given.columns)])
 
 
@@ -191,33 +220,34 @@ class _ExpectationMaximisation(Aggregator):
         self.tol = tol
 
     def _iterate(self, incidence: _Incidence, priors: np.ndarray, errors: np.ndarray,
-                 m_step: Callable[[np.ndarray], np.ndarray], gold: np.ndarray | None
+                 m_step: Callable[[np.ndarray], tuple[np.ndarray, np.ndarray]],
+                 gold: np.ndarray | None, buffer: np.ndarray | None
                  ) -> tuple[np.ndarray | None, np.ndarray, np.ndarray]:
         """E-step, M-step until the ELBO per answer gains less than ``tol``; returns the last
-        posteriors (None if no iteration ran), priors and confusion rows."""
+        posteriors (None if no iteration ran), priors and confusion rows. ``m_step(p)`` gives
+        the confusion rows and the counts Aᵀ·p. Two tasks × classes arrays are alive at a
+        time: the answers' log-likelihood and the posteriors, written into ``buffer`` (the
+        starting posteriors, no longer needed once an iteration runs) and reused."""
         probas = None
-        answer_log = _answer_log_likelihood(incidence, errors)
+        answer_log = _answer_log_likelihood(incidence, _log_where(errors, incidence.observed))
         loss = -np.inf
         self.loss_history_ = []
         for _ in range(self.n_iter):
-            probas, log_probas = _e_step(priors, answer_log)
-            if gold is not None:
-                probas = _pin_gold(probas, gold)
-                with np.errstate(divide="ignore"):  # pinned zeros: clipped in the ELBO
-                    log_probas = np.log(probas)
-            priors = probas.mean(axis=0)
-            errors = m_step(probas)
-            answer_log = _answer_log_likelihood(incidence, errors)  # reused by the next E-step
-            new_loss = _evidence_lower_bound(incidence, probas, log_probas, priors, answer_log)
-            new_loss /= len(incidence.encoded.task)
+            probas, priors, entropy = _e_step(priors, answer_log, buffer, gold)
+            buffer = probas
+            answer_log = None  # free it before the next one is allocated
+            errors, counts = m_step(probas)
+            log_errors = _log_where(errors, incidence.observed)
+            new_loss = (_joint(counts, log_errors, priors) + entropy) / incidence.n_answers
             self.loss_history_.append(new_loss)
             if new_loss - loss < self.tol:
                 break
             loss = new_loss
+            answer_log = _answer_log_likelihood(incidence, log_errors)
         return probas, priors, errors
 
     def _store(self, encoded: EncodedAnswers, probas: np.ndarray, priors: np.ndarray,
-               errors: np.ndarray, present: np.ndarray) -> None:
+               errors: np.ndarray, present: np.ndarray, observed: np.ndarray) -> None:
         ran = bool(self.loss_history_)
         if ran:  # crowd-kit clips these in place while computing the ELBO
             np.maximum(probas, EPS, out=probas)
@@ -229,7 +259,7 @@ class _ExpectationMaximisation(Aggregator):
         self.labels_ = results.labels
         columns = _class_order(encoded)
         self.priors_ = pd.Series(priors[columns], index=encoded.classes[columns], name="prior")
-        self.errors_ = _errors_frame(encoded, errors, present, columns)
+        self.errors_ = _errors_frame(encoded, errors, present, columns, observed)
 
     def _store_empty(self) -> None:
         self.probas_ = pd.DataFrame()
@@ -267,11 +297,12 @@ class DawidSkene(_ExpectationMaximisation):
         if encoded.empty:
             self._store_empty()
             return self
-        incidence = _Incidence(encoded)
         n_classes = encoded.n_classes
         gold = None if true_labels is None else _gold_codes(encoded, true_labels)
-
-        probas = _pin_gold(vote(encoded), gold)
+        ones = np.ones(len(encoded.task))  # as weights, the vote comes out as floats at once
+        probas = _pin_gold(vote(encoded, ones), gold)
+        incidence = _Incidence(encoded, ones)
+        encoded = encoded.without_codes()  # the sparse matrix has all the fit needs
         priors = probas.mean(axis=0)
         if initial_priors is not None:
             priors = _aligned_priors(encoded, initial_priors)
@@ -284,18 +315,19 @@ class DawidSkene(_ExpectationMaximisation):
                 n_classes)
         errors = _normalise_confusion(counts, present, n_classes)
 
-        def m_step(posteriors: np.ndarray) -> np.ndarray:
-            return _normalise_confusion(_confusion_counts(incidence, posteriors),
-                                        incidence.observed, n_classes)
+        def m_step(posteriors: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+            counts = _confusion_counts(incidence, posteriors)
+            return _normalise_confusion(counts, incidence.observed, n_classes), counts
 
-        last, priors, errors = self._iterate(incidence, priors, errors, m_step, gold)
+        last, priors, errors = self._iterate(incidence, priors, errors, m_step, gold,
+                                             buffer=probas)
         if last is not None:
             probas, present = last, incidence.observed
-        self._store(encoded, probas, priors, errors, present)
+        self._store(encoded, probas, priors, errors, present, incidence.first_seen)
         if last is None and initial_error is not None:
             self.errors_ = _initial_error_as_given(encoded, initial_error, strategy,
                                                    answer_counts, errors, present,
-                                                   _class_order(encoded))
+                                                   _class_order(encoded), incidence.first_seen)
         return self
 
 
@@ -378,12 +410,14 @@ class OneCoinDawidSkene(_ExpectationMaximisation):
         skills = [_one_coin_skills(encoded, probas)]
         errors = _one_coin_errors(encoded, skills[-1])
 
-        def m_step(posteriors: np.ndarray) -> np.ndarray:
+        def m_step(posteriors: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
             skills.append(_one_coin_skills(encoded, posteriors))
-            return _one_coin_errors(encoded, skills[-1])
+            return (_one_coin_errors(encoded, skills[-1]),
+                    _confusion_counts(incidence, posteriors))
 
-        last, priors, errors = self._iterate(incidence, priors, errors, m_step, None)
+        last, priors, errors = self._iterate(incidence, priors, errors, m_step, None,
+                                             buffer=probas)
         probas = probas if last is None else last
-        self._store(encoded, probas, priors, errors, incidence.observed)
+        self._store(encoded, probas, priors, errors, incidence.observed, incidence.first_seen)
         self.skills_ = pd.Series(skills[-1], index=encoded.workers, name="skill")
         return self

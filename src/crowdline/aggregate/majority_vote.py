@@ -14,7 +14,6 @@ from crowdline.aggregate.base import (
     empty_labels,
     encode_answers,
     lay_out,
-    normalize_rows,
     worker_accuracy_against,
 )
 from crowdline.errors import InvalidInput
@@ -47,8 +46,12 @@ def worker_weights(encoded: EncodedAnswers, skills: pd.Series, *,
 
 
 def vote(encoded: EncodedAnswers, weights: np.ndarray | None = None) -> np.ndarray:
-    """(tasks × classes) vote shares: counts, or sums of ``weights``, normalised per task."""
-    return normalize_rows(encoded.task_label_counts(weights))
+    """(tasks × classes) vote shares: counts, or sums of ``weights``, normalised per task
+    (in place: one tasks × classes array)."""
+    shares = encoded.task_label_counts(weights)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        shares /= shares.sum(axis=1, keepdims=True)
+    return shares
 
 
 def drop_unskilled(answers: pd.DataFrame, encoded: EncodedAnswers,
