@@ -36,8 +36,10 @@ MAX_BATCH = 64
 IDLE_SECONDS = 2.0
 CHECKPOINT_EVERY = 200  # commits between two WAL checkpoints (run off the writer's path)
 
-# a job: the work, and how to hand its outcome back (ok, value or exception)
-Job = tuple[Callable[[sa.Connection], Any], Callable[[bool, Any], None]]
+# a job: the work, and where its outcome goes: a concurrent future (a blocking caller), or an
+# event loop and an asyncio future (the server), settled on that loop's thread
+Job = tuple[Callable[[sa.Connection], Any],
+            "Future[Any] | tuple[asyncio.AbstractEventLoop, asyncio.Future[Any]]"]
 
 
 class SqliteWriter:
@@ -55,30 +57,14 @@ class SqliteWriter:
         """Queue ``work``; the future resolves after the transaction holding it commits."""
         future: Future[T] = Future()
         future.set_running_or_notify_cancel()
-
-        def resolve(ok: bool, value: Any) -> None:
-            if ok:
-                future.set_result(value)
-            else:
-                future.set_exception(value)
-
-        self._put((work, resolve))
+        self._put((work, future))
         return future
 
     def submit_async(self, work: Callable[[sa.Connection], T]) -> asyncio.Future[T]:
         """``submit`` for the running event loop: an asyncio future, resolved on the loop."""
         loop = asyncio.get_running_loop()
         future: asyncio.Future[T] = loop.create_future()
-
-        def settle(ok: bool, value: Any) -> None:
-            if future.cancelled():
-                return
-            if ok:
-                future.set_result(value)
-            else:
-                future.set_exception(value)
-
-        self._put((work, lambda ok, value: loop.call_soon_threadsafe(settle, ok, value)))
+        self._put((work, (loop, future)))
         return future
 
     def _put(self, job: Job) -> None:
@@ -160,8 +146,31 @@ class SqliteWriter:
                 break
         self.batches += 1
         self.jobs += len(batch)
-        for (_, resolve), (ok, value) in zip(batch, outcomes, strict=True):
-            resolve(ok, value)
+        # one wake-up per event loop for the whole batch, not one per request
+        on_loops: dict[asyncio.AbstractEventLoop, list[tuple[asyncio.Future[Any], bool, Any]]] = {}
+        for (_, sink), (ok, value) in zip(batch, outcomes, strict=True):
+            if isinstance(sink, Future):
+                if ok:
+                    sink.set_result(value)
+                else:
+                    sink.set_exception(value)
+            else:
+                on_loops.setdefault(sink[0], []).append((sink[1], ok, value))
+        for loop, settled in on_loops.items():
+            try:
+                loop.call_soon_threadsafe(_settle, settled)
+            except RuntimeError:  # that loop is closed: nobody waits any more
+                pass
+
+
+def _settle(settled: list[tuple[asyncio.Future[Any], bool, Any]]) -> None:
+    for future, ok, value in settled:
+        if future.cancelled():
+            continue
+        if ok:
+            future.set_result(value)
+        else:
+            future.set_exception(value)
 
 
 def _in_savepoint(conn: sa.Connection, raw: Any, work: Callable[[sa.Connection], Any]
