@@ -22,19 +22,22 @@ from server_helpers import make_pool, truth
 
 from crowdline.crowd import tables as t
 from crowdline.testing.ports import free_port, wait_for_port
+from crowdline.testing.postgres import PostgresServer
 from crowdline.workspace import Workspace
 
 API = "/api/annotator/v1/assignments"
 OVERLAP = 2
 
 
-def _serve(ws: Workspace, port: int) -> subprocess.Popen[bytes]:
+def _serve(ws: Workspace, port: int, workers: int = 1) -> subprocess.Popen[bytes]:
+    """``crowdline serve`` in its own process group (``--workers N`` starts N processes)."""
     env = {k: v for k, v in os.environ.items() if not k.startswith("CROWDLINE_")}
     env.update(CROWDLINE_HOME=str(ws.settings.home),
                CROWDLINE_DATABASE_URL=ws.settings.database_url)
     server = subprocess.Popen([sys.executable, "-m", "crowdline.cli.main", "serve", "--port",
-                               str(port), "--no-pipelines"], env=env, stdout=subprocess.DEVNULL,
-                              stderr=subprocess.DEVNULL)
+                               str(port), "--no-pipelines", "--workers", str(workers)],
+                              env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+                              start_new_session=True)
     assert wait_for_port(port, timeout=60), "the server did not start"
     for _ in range(100):
         try:
@@ -77,8 +80,15 @@ def _load(url: str, tokens: list[str], pool_id: str, seconds: float | None,
         stop = asyncio.Event()
         work = asyncio.ensure_future(_label(url, tokens, pool_id, stop, acknowledged))
         if kill is not None and seconds is not None:
+            # kill once the load is under way (a few acknowledged submits), however slow the
+            # machine is, then a moment later: requests are in flight
+            waited = 0.0
+            while len(acknowledged) < 10 and waited < 120 and not work.done():
+                await asyncio.sleep(0.05)
+                waited += 0.05
             await asyncio.sleep(seconds)
-            os.kill(kill.pid, signal.SIGKILL)  # mid-flight: requests and a batch in progress
+            # mid-flight: requests and a batch in progress; every server process at once
+            os.killpg(kill.pid, signal.SIGKILL)
         await work
 
     asyncio.run(run())
@@ -112,31 +122,52 @@ def _check(ws: Workspace, pool_id: str, acknowledged: list[dict]) -> Counter[str
 
 
 @pytest.mark.slow
-def test_kill_9_under_load_loses_no_acknowledged_answer(db_workspace: Workspace,
-                                                        tmp_path: Path) -> None:
-    crowd = db_workspace.crowd
+def test_kill_9_under_load_loses_no_acknowledged_answer(db_workspace: Workspace) -> None:
+    _kill_under_load_then_finish(db_workspace, workers=1)
+
+
+@pytest.mark.slow
+@pytest.mark.postgres
+def test_kill_9_of_serve_workers_2_on_postgres_loses_no_acknowledged_answer(
+        tmp_path: Path, clean_env: None, postgres_server: PostgresServer) -> None:
+    """Two server processes share the database; both die at once mid-load."""
+    ws = Workspace.init(tmp_path / "ws", database_url=postgres_server.create_database())
+    try:
+        _kill_under_load_then_finish(ws, workers=2)
+    finally:
+        ws.close()
+
+
+def _stop(server: subprocess.Popen[bytes], sig: int) -> None:
+    try:
+        os.killpg(server.pid, sig)
+    except ProcessLookupError:
+        pass
+    server.wait(timeout=30)
+
+
+def _kill_under_load_then_finish(ws: Workspace, *, workers: int) -> None:
+    crowd = ws.crowd
     pool = make_pool(crowd, real_tasks=150, golden_tasks=0, overlap=OVERLAP, real=2, golden=0)
     tokens = [crowd.invite_worker(f"ann {i}")[1] for i in range(12)]
     port = free_port()
-    server = _serve(db_workspace, port)
+    server = _serve(ws, port, workers)
     try:
-        before = _load(f"http://127.0.0.1:{port}", tokens, pool.id, 2.0, server)
+        before = _load(f"http://127.0.0.1:{port}", tokens, pool.id, 0.3, server)
     finally:
-        server.kill()
-        server.wait(timeout=30)
+        _stop(server, signal.SIGKILL)
     assert before, "nothing was acknowledged before the kill"
-    _check(db_workspace, pool.id, before)
+    _check(ws, pool.id, before)
 
     # suites the dead server handed out give their slots back when they expire
     crowd.expire_overdue(now=crowd.clock() + dt.timedelta(hours=1))
     port = free_port()
-    server = _serve(db_workspace, port)
+    server = _serve(ws, port, workers)
     try:
         after = _load(f"http://127.0.0.1:{port}", tokens, pool.id, None, None)
     finally:
-        server.terminate()
-        server.wait(timeout=30)
-    per_task = _check(db_workspace, pool.id, before + after)
+        _stop(server, signal.SIGTERM)
+    per_task = _check(ws, pool.id, before + after)
     assert len(per_task) == 150
     assert set(per_task.values()) == {OVERLAP}
     assert crowd.is_pool_complete(pool.id)
