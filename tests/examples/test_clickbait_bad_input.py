@@ -111,3 +111,16 @@ def test_new_user_puts_two_bad_csvs_and_a_good_one_into_the_demo(tmp_path: Path)
         names = {f.path for f in workspace.store.walk_files("headlines", "master")}
         assert "/wrong.csv" not in names
         assert "/empty.csv" not in names
+
+
+def test_a_bad_seed_file_is_rejected_and_the_dataset_keeps_the_rest(workspace: Workspace
+                                                                    ) -> None:
+    flow.set_up(workspace, backend="simulated")
+    with workspace.store.commit("labels_seed", "master") as commit:
+        commit.put_file("/more.csv", b"headline,category\nSome headline,clickbait\n")
+    report = workspace.pipelines.run()
+    (failure,) = [f for f in report.failures if f["pipeline"] == "dataset"]
+    assert "more.csv has no 'label' column (columns: headline, category)" in failure["error"]
+    files = {f.path for f in workspace.store.walk_files("dataset", "master")}
+    assert {"/parts/seed.csv", "/rejected/more.csv.json"} <= files
+    assert workspace.store.list_commits("models", "master"), "the model still trained"

@@ -11,6 +11,8 @@ from pathlib import Path
 
 import pandas as pd
 
+from crowdline_examples.clickbait.checks import read_csv
+
 PART_COLUMNS = ["id", "headline", "label", "confidence", "labeled_by", "judgments",
                 "decision", "model_version", "pool_id"]
 
@@ -20,8 +22,13 @@ def add_part(inputs: dict[str, Path], output: Path) -> None:
     parts.mkdir(parents=True, exist_ok=True)
     for name, folder in inputs.items():
         for source in sorted(folder.rglob("*.csv")):
-            frame = normalise(pd.read_csv(source, dtype=str, keep_default_na=False),
-                              origin="seed" if name == "seed" else "batch", stem=source.stem)
+            if name == "seed":  # committed by people: check it
+                rows = read_csv(source, required=("headline", "label"),
+                                what="CSV of labeled headlines")
+            else:  # written by the aggregate step
+                rows = pd.read_csv(source, dtype=str, keep_default_na=False)
+            frame = normalise(rows, origin="seed" if name == "seed" else "batch",
+                              stem=source.stem)
             frame.to_csv(parts / f"{source.stem}.csv", index=False)
             frame.to_parquet(parts / f"{source.stem}.parquet", index=False)
 

@@ -14,11 +14,11 @@ from pathlib import Path
 
 import pandas as pd
 
-from crowdline.errors import InvalidInput
 from crowdline.model import Router
 from crowdline.model.registry import ModelRegistry
 from crowdline.pipelines import WaitFor, current_datum
 from crowdline.workspace import Workspace
+from crowdline_examples.clickbait.checks import read_csv
 
 MODELS_REPO = "models"
 ROUTING_REPO = "routing"
@@ -48,23 +48,7 @@ def read_batch(path: Path) -> pd.DataFrame:
     InvalidInput tells the pipeline the input itself is wrong: the datum is not tried again
     until the file changes, and (``on_datum_failure: skip_datum``) its reason goes to
     ``route@master:/rejected/<file>.json`` while the other files are labeled."""
-    fix = "put a corrected file (UTF-8 CSV, header row with a 'headline' column) or delete it"
-    try:
-        rows = pd.read_csv(path, dtype=str, keep_default_na=False, encoding="utf-8")
-    except pd.errors.EmptyDataError as exc:
-        raise InvalidInput(f"{path.name} is empty (no header row, no rows)", hint=fix) from exc
-    except UnicodeDecodeError as exc:
-        raise InvalidInput(f"{path.name} is not UTF-8 text (byte {exc.start}: {exc.reason})",
-                           hint=fix) from exc
-    except pd.errors.ParserError as exc:
-        raise InvalidInput(f"{path.name} is not a readable CSV: {exc}", hint=fix) from exc
-    if "headline" not in rows.columns:
-        raise InvalidInput(
-            f"{path.name} has no 'headline' column (columns: {', '.join(rows.columns)})",
-            hint=fix,
-        )
-    if rows.empty:
-        raise InvalidInput(f"{path.name} has a header row but no rows", hint=fix)
+    rows = read_csv(path, required=("headline",), what="CSV of headlines")
     if "id" not in rows.columns:
         rows.insert(0, "id", [f"{path.stem}-{i:05d}" for i in range(len(rows))])
     return rows

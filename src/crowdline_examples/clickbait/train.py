@@ -11,12 +11,12 @@ from __future__ import annotations
 
 from pathlib import Path
 
-import pandas as pd
 from sklearn.metrics import accuracy_score, f1_score
 
 from crowdline.model import TextClassifier
 from crowdline.model.registry import ModelRegistry
 from crowdline.pipelines import current_datum
+from crowdline_examples.clickbait.checks import read_csv
 from crowdline_examples.clickbait.dataset import read_dataset
 
 POSITIVE = "clickbait"
@@ -27,7 +27,8 @@ def train_model(inputs: dict[str, Path], output: Path) -> None:
     dataset = read_dataset(inputs["dataset"])
     if dataset.empty:
         return  # the dataset's empty first commit: nothing to learn from yet
-    evaluation = pd.read_csv(next(inputs["evaluation"].rglob("*.csv")), dtype=str)
+    evaluation = read_csv(next(inputs["evaluation"].rglob("*.csv")),
+                          required=("headline", "label"), what="CSV of labeled headlines")
     model = TextClassifier()
     model.fit(dataset["headline"].tolist(), dataset["label"].tolist())
     predicted = model.predict(evaluation["headline"].tolist())
