@@ -140,13 +140,17 @@ def list_file(target: str = typer.Argument(..., help="REPO@REF[:/DIR]"),
 
 
 @list_app.command("commit")
-def list_commit(target: str = typer.Argument(..., help="REPO[@BRANCH]"),
+def list_commit(target: str = typer.Argument(..., help="REPO[@BRANCH], or a commit set id"),
                 limit: int = typer.Option(None, "--limit", "-n", help="newest N only"),
                 output: OutputFormat = OUTPUT_OPTION) -> None:
-    """List finished commits, newest first."""
+    """List finished commits, newest first; given a commit set id (the id `put file` printed),
+    every commit of that set: the origin commit(s) and the pipelines' output commits."""
     repo, branch, _ = parse_target(target)
     with open_workspace() as ws:
-        found = ws.store.list_commits(repo, branch, limit=limit)
+        if branch is None and is_commit_set(ws, repo):
+            found = ws.store.inspect_commit_set(repo).commits
+        else:
+            found = ws.store.list_commits(repo, branch, limit=limit)
     if output == OutputFormat.json:
         render(found, output)
         return
@@ -157,12 +161,26 @@ def list_commit(target: str = typer.Argument(..., help="REPO[@BRANCH]"),
 
 @inspect_app.command("commit")
 def inspect_commit(target: str = typer.Argument(..., help="REPO@REF"),
+                   lineage: bool = typer.Option(False, "--lineage",
+                                                help="also every commit it was made from, "
+                                                "down to the origin commits"),
                    output: OutputFormat = OUTPUT_OPTION) -> None:
     """Show a commit: parent, state, times, size, metadata and provenance."""
     repo, ref, _ = parse_target(target, need_ref=True)
     with open_workspace() as ws:
         info = ws.store.inspect_commit(repo, ref)
-    render(info if output == OutputFormat.json else _commit_row(info), output)
+        upstream = ws.store.provenance(repo, info.id) if lineage else []
+    if not lineage:
+        render(info if output == OutputFormat.json else _commit_row(info), output)
+        return
+    if output == OutputFormat.json:
+        render({"commit": info, "lineage": upstream}, output)
+        return
+    render(_commit_row(info), output)
+    rows = [{**_commit_row(c), "origin": "origin" if not c.provenance else c.origin}
+            for c in upstream]
+    render(rows, output, title="lineage (transitive provenance)",
+           columns=["repo", "id", "origin", "commit_set", "message", "provenance"])
 
 
 @diff_app.command("file")
@@ -180,6 +198,22 @@ def diff_file(target: str = typer.Argument(..., help="REPO@REF (the newer commit
     with open_workspace() as ws:
         changes = ws.store.diff(repo, ref, other_ref)
     render(changes, output, columns=["status", "path", "old_size", "new_size"])
+
+
+def is_commit_set(ws: object, name: str) -> bool:
+    """Is ``name`` a commit set id rather than a repo name?"""
+    from crowdline.errors import NotFound
+
+    store = ws.store  # type: ignore[attr-defined]
+    try:
+        store.inspect_repo(name)
+    except NotFound:
+        try:
+            store.inspect_commit_set(name)
+        except NotFound:
+            return False
+        return True
+    return False
 
 
 def _commit_row(info: CommitInfo) -> dict[str, object]:

@@ -22,14 +22,18 @@ def _row(job) -> dict:  # type: ignore[no-untyped-def]
 
 @group.command("list")
 def list_(
+    commit_set: str = typer.Argument(None, help="only the jobs of this commit set"),
     pipeline: str = typer.Option(None, "--pipeline", "-p", help="only this pipeline's jobs"),
     output: OutputFormat = OUTPUT_OPTION,
 ) -> None:
-    """List jobs, newest first, with datum progress (success+skipped / total)."""
+    """List jobs, newest first, with datum progress (success+skipped / total) and what a
+    created job waits for."""
     with open_workspace() as ws:
-        jobs = [_row(job) for job in ws.pipelines.list_jobs(pipeline)]
-    render(jobs, output, columns=["id", "pipeline", "state", "progress", "datums",
-                                  "output_commit", "created_at"])
+        if commit_set is not None:
+            ws.store.inspect_commit_set(commit_set)  # a clear error for an unknown id
+        jobs = [_row(job) for job in ws.pipelines.list_jobs(pipeline, commit_set)]
+    render(jobs, output, columns=["id", "pipeline", "state", "progress", "commit_set",
+                                  "output_commit", "reason", "error", "created_at"])
 
 
 @group.command("inspect")

@@ -3,13 +3,21 @@
     from crowdline.pipelines import Pipelines, WaitFor, DatumContext, current_datum
 """
 
-from crowdline.pipelines.models import DatumInfo, DatumLog, JobInfo, PipelineInfo, RunReport
+from crowdline.pipelines.models import (
+    CommitSetStatus,
+    DatumInfo,
+    DatumLog,
+    JobInfo,
+    PipelineInfo,
+    RunReport,
+)
 from crowdline.pipelines.service import Pipelines
 from crowdline.pipelines.spec import PipelineSpec, parse_spec
 from crowdline.pipelines.states import DatumState, JobState
 from crowdline.pipelines.transform import DatumContext, WaitFor, current_datum
 
 __all__ = [
+    "CommitSetStatus",
     "DatumContext",
     "DatumInfo",
     "DatumLog",

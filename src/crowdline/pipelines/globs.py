@@ -132,3 +132,19 @@ def select(files: list[T], path_of: Callable[[T], str], pattern: str
         if match is not None:
             found.append((path, match, groups[path]))
     return found
+
+
+def datum_root(pattern: str, path: str) -> str | None:
+    """The path of the datum a file at ``path`` belongs to under ``pattern`` (the folder or
+    file the glob selects that holds it), or None when the glob does not select it."""
+    pattern = normalise_glob(pattern)
+    if pattern == "/":
+        return "/"
+    if "**" in pattern:
+        root = path
+    else:
+        depth = pattern.count("/")
+        root = path
+        if path.count("/") > depth:
+            root = "/".join(path.split("/", depth + 1)[: depth + 1])
+    return root if compile_glob(pattern).fullmatch(root) else None

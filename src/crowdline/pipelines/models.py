@@ -35,12 +35,27 @@ class JobInfo:
     finished_at: dt.datetime | None
     datums: dict[str, int]  # state -> count
     waiting_on: dict[str, int] = field(default_factory=dict)  # condition -> datums
+    commit_set: str | None = None  # the commit set (global id) the job belongs to
+    reason: str | None = None  # what a created job waits for ("waiting for upstream job X")
 
     @property
     def progress(self) -> str:
         total = sum(self.datums.values())
         done = sum(self.datums.get(s, 0) for s in ("success", "skipped"))
         return f"{done}/{total}"
+
+
+@dataclass(frozen=True)
+class CommitSetStatus:
+    """A commit set's jobs and how the set ended (``state`` is None while it runs)."""
+
+    id: str
+    jobs: list[JobInfo]
+    state: str | None  # "success" | "failed" | "unrunnable" | "killed" | None
+
+    @property
+    def done(self) -> bool:
+        return self.state is not None
 
 
 @dataclass(frozen=True)
@@ -73,6 +88,8 @@ class RunReport:
     jobs_created: list[str] = field(default_factory=list)
     jobs_succeeded: list[str] = field(default_factory=list)
     jobs_failed: list[str] = field(default_factory=list)
+    # ended without running: an upstream job of their commit set failed or was superseded
+    jobs_unrunnable: list[str] = field(default_factory=list)
     datums_processed: int = 0
     datums_failed: int = 0
     datums_woken: int = 0
@@ -88,12 +105,14 @@ class RunReport:
     def finished_something(self) -> bool:
         """Did a job start or end, or a datum finish (not merely wake or wait again)?"""
         return bool(self.jobs_created or self.jobs_succeeded or self.jobs_failed
-                    or self.datums_processed or self.datums_failed or self.datums_recovered)
+                    or self.jobs_unrunnable or self.datums_processed or self.datums_failed
+                    or self.datums_recovered)
 
     def merge(self, other: RunReport) -> None:
         self.jobs_created += other.jobs_created
         self.jobs_succeeded += other.jobs_succeeded
         self.jobs_failed += other.jobs_failed
+        self.jobs_unrunnable += other.jobs_unrunnable
         self.datums_processed += other.datums_processed
         self.datums_failed += other.datums_failed
         self.datums_woken += other.datums_woken

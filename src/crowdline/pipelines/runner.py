@@ -111,10 +111,11 @@ class JobRunner:
     def runnable_jobs(self) -> list[str]:
         """Active jobs with work to do now (pending datums, or all datums settled)."""
         with t.reading(self.engine) as conn:
+            # Created jobs are started (planned) by the planner once their inputs are ready.
             active = conn.execute(
                 sa.select(t.jobs.c.id, t.jobs.c.state).where(
-                    t.jobs.c.state.in_([JobState.CREATED.value, JobState.RUNNING.value]))
-                .order_by(t.jobs.c.created_at, t.jobs.c.id)).all()
+                    t.jobs.c.state == JobState.RUNNING.value)
+                .order_by(t.jobs.c.set_seq, t.jobs.c.created_at, t.jobs.c.id)).all()
             runnable = []
             for job_id, state in active:
                 waiting_or_busy = conn.execute(sa.select(t.datums.c.state).where(
@@ -322,23 +323,33 @@ class JobRunner:
     def _commit_output(self, job: Any, spec: PipelineSpec) -> None:
         store = self.workspace.store
         with t.reading(self.engine) as conn:
-            committed = {r.datum_id: r for r in conn.execute(
-                sa.select(t.outputs).where(t.outputs.c.pipeline == job.pipeline))}
             rows = conn.execute(sa.select(
                 t.datums.c.datum_id, t.datums.c.datum_hash, t.datums.c.state,
                 t.datums.c.outputs, t.datums.c.staging).where(t.datums.c.job_id == job.id)).all()
-        # skip_datum: a failed datum's staged output is its report
-        fresh = [r for r in rows if r.state == DatumState.SUCCESS
-                 or (r.state == DatumState.FAILED and r.staging)]
-        recovered = {r.datum_id for r in rows if r.state == DatumState.RECOVERED}
-        dropped = set(job.removed or ()) | {r.datum_id for r in fresh
-                                            if r.datum_id in committed}
-        dropped |= recovered & set(committed)  # changed, then recovered: no output now
-        kept_paths = {p for datum_id, r in committed.items() if datum_id not in dropped
-                      for p in r.paths}
-        kept_paths |= {p for r in fresh for p in (r.outputs or [])}
-        to_delete = sorted({p for d in dropped if d in committed
-                            for p in committed[d].paths} - kept_paths)
+            # skip_datum: a failed datum's staged output is its report
+            fresh = [r for r in rows if r.state == DatumState.SUCCESS
+                     or (r.state == DatumState.FAILED and r.staging)]
+            recovered = {r.datum_id for r in rows if r.state == DatumState.RECOVERED}
+            # Only the committed outputs this job replaces or removes are read: O(change).
+            touched = sorted(set(job.removed or ()) | {r.datum_id for r in fresh} | recovered)
+            committed: dict[str, Any] = {}
+            for start in range(0, len(touched), 500):
+                committed.update((r.datum_id, r) for r in conn.execute(
+                    sa.select(t.outputs).where(t.outputs.c.pipeline == job.pipeline,
+                                               t.outputs.c.datum_id.in_(
+                                                   touched[start : start + 500]))))
+            dropped = set(job.removed or ()) | {r.datum_id for r in fresh
+                                                if r.datum_id in committed}
+            dropped |= recovered & set(committed)  # changed, then recovered: no output now
+            fresh_paths = {p for r in fresh for p in (r.outputs or [])}
+            gone = {p for d in dropped if d in committed for p in committed[d].paths}
+            gone -= fresh_paths
+            if gone:  # a path another kept datum also wrote stays
+                for other in conn.execute(sa.select(t.outputs.c.datum_id, t.outputs.c.paths)
+                                          .where(t.outputs.c.pipeline == job.pipeline)):
+                    if other.datum_id not in dropped:
+                        gone -= set(other.paths)
+        to_delete = sorted(gone)
         commit_id = self._adopt_commit(job)
         if commit_id is None:
             self._abort_stale_commits(job)
@@ -391,14 +402,15 @@ class JobRunner:
                 store.abort_commit(job.pipeline, commit_id)
 
     def _write_commit(self, job: Any, fresh: list[Any], to_delete: list[str], store: Any) -> str:
-        provenance = [(repo, commit) for repo, _branch, commit in job.input_commits]
+        provenance = [(repo, commit) for repo, _branch, commit in job.input_commits if commit]
         metadata = {"pipeline": job.pipeline, "pipeline_version": job.pipeline_version,
                     "job_id": job.id}
         wanted: dict[str, set[str]] = {}
         for row in fresh:
             wanted.setdefault(row.staging, set()).add(row.datum_id)
         with store.commit(job.pipeline, "master", message=f"job {job.id}", origin="auto",
-                          provenance=provenance, metadata=metadata) as writer:
+                          provenance=provenance, metadata=metadata,
+                          commit_set=job.commit_set) as writer:
             for path in to_delete:
                 with contextlib.suppress(FileNotFound):  # already gone is fine
                     writer.delete_file(path)

@@ -25,13 +25,21 @@ from crowdline.pipelines import failures
 from crowdline.pipelines import tables as t
 from crowdline.pipelines.executors import Executor, make_executor
 from crowdline.pipelines.lineage import LineageNode, trace
-from crowdline.pipelines.models import DatumInfo, DatumLog, JobInfo, PipelineInfo, RunReport
+from crowdline.pipelines.models import (
+    CommitSetStatus,
+    DatumInfo,
+    DatumLog,
+    JobInfo,
+    PipelineInfo,
+    RunReport,
+)
 from crowdline.pipelines.planner import Planner, utcnow
 from crowdline.pipelines.runner import JobRunner
 from crowdline.pipelines.secret_store import SecretStore
 from crowdline.pipelines.spec import PfsInput, PipelineSpec, iter_pfs, parse_spec
 from crowdline.pipelines.staging import Staging
 from crowdline.pipelines.states import JOB_ACTIVE, DatumState, JobState, move_jobs
+from crowdline.pipelines.triggers import OUTPUT_BRANCH
 
 log = logging.getLogger(__name__)
 
@@ -67,11 +75,14 @@ class Pipelines:
             self.store.inspect_repo(parsed.name)
         except NotFound:
             self.store.create_repo(parsed.name, description=f"output of pipeline {parsed.name}")
+        self.store.create_branch(parsed.name, OUTPUT_BRANCH)  # exists (empty) from the start
         now = utcnow()
+        begins = self.store.create_commit_set()  # the set its first job belongs to
         with self.engine.begin() as conn:
             conn.execute(t.pipelines.insert().values(
                 name=parsed.name, version=1, salt=uuid.uuid4().hex, spec=parsed.raw,
-                description=parsed.description, needs_job=True, created_at=now, updated_at=now))
+                description=parsed.description, needs_job=True, created_at=now, updated_at=now,
+                trigger_set=begins.id, trigger_seq=begins.seq))
         return self.inspect_pipeline(parsed.name)
 
     def update_pipeline(self, spec: dict[str, Any] | str | Path, *, reprocess: bool = False
@@ -81,9 +92,11 @@ class Pipelines:
         parsed = parse_spec(spec)
         row = self._require(parsed.name)
         self._check_inputs(parsed)
+        begins = self.store.create_commit_set()
         values: dict[str, Any] = {"version": row.version + 1, "spec": parsed.raw,
                                   "description": parsed.description, "needs_job": True,
-                                  "updated_at": utcnow()}
+                                  "updated_at": utcnow(), "trigger_set": begins.id,
+                                  "trigger_seq": begins.seq}
         if reprocess:
             values["salt"] = uuid.uuid4().hex
         with self.engine.begin() as conn:
@@ -195,12 +208,10 @@ class Pipelines:
         runner = runner or JobRunner(self.workspace, self.staging, self.secrets)
         planner = Planner(self.engine, self.store, self.staging)
         report = RunReport()
-        progressed = False
-        for info in self.list_pipelines():
-            job_id = planner.maybe_create_job(info.name)
-            if job_id is not None:
-                report.jobs_created.append(job_id)
-                progressed = True
+        report.jobs_created += planner.create_jobs()
+        started, ended = planner.start_ready_jobs()
+        report.jobs_unrunnable += ended
+        progressed = bool(report.jobs_created or started or ended)
         for job_id in runner.runnable_jobs():
             progressed |= runner.process(job_id, self._executor_factory, report)
         if runner.wake_waiting(report):
@@ -249,11 +260,15 @@ class Pipelines:
 
     # -- jobs and datums ----------------------------------------------------------------------
 
-    def list_jobs(self, pipeline: str | None = None) -> list[JobInfo]:
+    def list_jobs(self, pipeline: str | None = None, commit_set: str | None = None
+                  ) -> list[JobInfo]:
+        """Jobs, newest first; of one pipeline and/or of one commit set."""
         query = sa.select(t.jobs.c.id).order_by(t.jobs.c.created_at.desc(), t.jobs.c.id)
         if pipeline is not None:
             self._require(pipeline)
             query = query.where(t.jobs.c.pipeline == pipeline)
+        if commit_set is not None:
+            query = query.where(t.jobs.c.commit_set == commit_set)
         with t.reading(self.engine) as conn:
             ids = conn.execute(query).scalars().all()
         return [self.inspect_job(job_id) for job_id in ids]
@@ -287,7 +302,46 @@ class Pipelines:
             input_commits=[{"repo": r, "branch": b, "commit": c} for r, b, c in job.input_commits],
             output_commit=job.output_commit, error=job.error, created_at=_aware(job.created_at),
             started_at=_aware(job.started_at), finished_at=_aware(job.finished_at), datums=counts,
-            waiting_on={str(k): v for k, v in waits.items()})
+            waiting_on={str(k): v for k, v in waits.items()}, commit_set=job.commit_set,
+            reason=job.reason)
+
+    def inspect_commit_set(self, set_id: str) -> CommitSetStatus:
+        """The jobs of a commit set and, once every one has ended, how the set ended:
+        ``success``, else ``failed`` / ``unrunnable`` / ``killed`` (the worst one)."""
+        info = self.store.inspect_commit_set(set_id)  # CommitNotFound for an unknown id
+        jobs = sorted(self.list_jobs(commit_set=set_id), key=lambda j: (j.created_at, j.id))
+        with t.reading(self.engine) as conn:
+            cursor = conn.execute(sa.select(t.trigger.c.set_seq)
+                                  .where(t.trigger.c.id == 1)).scalar()
+            pending_pipeline = conn.execute(sa.select(t.pipelines.c.name).where(
+                t.pipelines.c.needs_job.is_(True))).first()
+        planned = bool(jobs) or (cursor is not None and cursor >= info.seq
+                                 and pending_pipeline is None)
+        states = {job.state for job in jobs}
+        if not planned or states & {s.value for s in JOB_ACTIVE}:
+            return CommitSetStatus(set_id, jobs, None)
+        for state in (JobState.FAILED, JobState.UNRUNNABLE, JobState.KILLED):
+            if state.value in states:
+                return CommitSetStatus(set_id, jobs, state.value)
+        return CommitSetStatus(set_id, jobs, JobState.SUCCESS.value)
+
+    def wait_commit_set(self, set_id: str, *, timeout: float | None = None,
+                        poll_interval: float = 0.5,
+                        on_change: Any = None) -> CommitSetStatus:
+        """Block until every job of the commit set has ended (another process runs them:
+        `crowdline serve` or `crowdline run`). ``on_change(status)`` is called whenever a
+        job's state or wait reason changes; on timeout the unfinished status is returned."""
+        deadline = None if timeout is None else time.monotonic() + timeout
+        seen = None
+        while True:
+            status = self.inspect_commit_set(set_id)
+            fingerprint = [(j.id, j.state, j.reason) for j in status.jobs]
+            if fingerprint != seen and on_change is not None:
+                on_change(status)
+            seen = fingerprint
+            if status.done or (deadline is not None and time.monotonic() >= deadline):
+                return status
+            time.sleep(poll_interval)
 
     def list_datums(self, job_id: str) -> list[DatumInfo]:
         """The datums a job processed (skipped ones are only counted: see inspect_job)."""

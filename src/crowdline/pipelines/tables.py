@@ -22,6 +22,10 @@ pipelines = sa.Table(
     sa.Column("needs_job", sa.Boolean, nullable=False, server_default=sa.false()),
     sa.Column("created_at", TS, nullable=False),
     sa.Column("updated_at", TS, nullable=False),
+    # The commit set this version of the pipeline began with: its first job belongs to it,
+    # and commit sets that began before it give this pipeline no job.
+    sa.Column("trigger_set", sa.String(32), nullable=True),
+    sa.Column("trigger_seq", sa.BigInteger, nullable=True),
 )
 
 jobs = sa.Table(
@@ -44,6 +48,21 @@ jobs = sa.Table(
     sa.Column("created_at", TS, nullable=False),
     sa.Column("started_at", TS, nullable=True),
     sa.Column("finished_at", TS, nullable=True),
+    # The commit set the job belongs to (one job per pipeline per set) and where that set
+    # began (jobs of a pipeline run in set order); ``reason``: what a created job waits for.
+    sa.Column("commit_set", sa.String(32), nullable=True),
+    sa.Column("set_seq", sa.BigInteger, nullable=True),
+    sa.Column("reason", sa.Text, nullable=True),
+    sa.Index("ux_pipeline_jobs_set", "pipeline", "commit_set", unique=True),
+    sa.Index("ix_pipeline_jobs_commit_set", "commit_set"),
+)
+
+# The newest commit set (by seq) the planner has turned into jobs.
+trigger = sa.Table(
+    "pipeline_trigger",
+    metadata,
+    sa.Column("id", sa.Integer, primary_key=True),
+    sa.Column("set_seq", sa.BigInteger, nullable=False),
 )
 
 datums = sa.Table(

@@ -47,6 +47,17 @@ class CommitInfo:
     size_bytes: int
     seq: int | None  # global, strictly increasing, set when the commit finishes
     metadata: dict[str, Any]
+    commit_set: str | None = None  # the commit set (global id) it belongs to
+
+
+@dataclasses.dataclass(frozen=True)
+class CommitSetInfo:
+    """A commit set: its origin commit(s) and everything made from them, in order of seq."""
+
+    id: str
+    seq: int  # orders sets: a set with a smaller seq began earlier
+    created_at: dt.datetime
+    commits: list[CommitInfo]
 
 
 @dataclasses.dataclass(frozen=True)

@@ -14,7 +14,15 @@ import sqlalchemy as sa
 
 from crowdline.errors import BranchMoved, CommitFinished, CommitNotFound
 from crowdline.store.snapshots import ADDED, LIVE, REMOVED
-from crowdline.store.tables import branches, commits, entries, lineages, sequence, staged
+from crowdline.store.tables import (
+    branches,
+    commit_sets,
+    commits,
+    entries,
+    lineages,
+    sequence,
+    staged,
+)
 
 
 def now() -> dt.datetime:
@@ -147,3 +155,12 @@ def finish(conn: sa.Connection, repo_id: int, commit_id: str) -> None:
     ))
     conn.execute(sa.update(branches).where(
         branches.c.repo_id == repo_id, branches.c.name == row.branch).values(head=commit_id))
+    _open_set(conn, row.commit_set or commit_id, seq)
+
+
+def _open_set(conn: sa.Connection, set_id: str, seq: int) -> None:
+    """A commit whose set does not exist yet is an origin: its set begins at its seq (the
+    first commit of a transaction to finish opens the set for the others)."""
+    exists = conn.execute(sa.select(commit_sets.c.id).where(commit_sets.c.id == set_id)).first()
+    if exists is None:
+        conn.execute(sa.insert(commit_sets).values(id=set_id, seq=seq, created_at=now()))

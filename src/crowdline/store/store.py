@@ -35,6 +35,7 @@ from crowdline.errors import (
 )
 from crowdline.store import paths, publish, snapshots
 from crowdline.store.blobs import BlobStore, open_blob_store
+from crowdline.store.commit_sets import StoreCommitSets
 from crowdline.store.models import (
     BranchInfo,
     CommitInfo,
@@ -61,7 +62,7 @@ _THREADS = 4
 _IN_CHUNK = 500
 
 
-class Store(StoreReading):
+class Store(StoreReading, StoreCommitSets):
     """Versioned files: metadata in SQL (``engine``), content in an object store."""
 
     def __init__(self, *, engine: sa.Engine, storage_url: str,
@@ -175,6 +176,7 @@ class Store(StoreReading):
             started_at=row.started_at, finished_at=row.finished_at,
             provenance=upstream[row.id], size_bytes=int(row.size_bytes),
             seq=None if row.seq is None else int(row.seq), metadata=dict(row.metadata or {}),
+            commit_set=row.commit_set,
         ) for row in rows]
 
     # -- repos ----------------------------------------------------------------------------
@@ -288,14 +290,19 @@ class Store(StoreReading):
     def start_commit(self, repo: str, branch: str = "master", *, message: str = "",
                      author: str | None = None, origin: str = "user",
                      provenance: Iterable[tuple[str, str] | CommitRef] = (),
-                     metadata: dict[str, Any] | None = None) -> CommitInfo:
+                     metadata: dict[str, Any] | None = None,
+                     commit_set: str | None = None) -> CommitInfo:
         """Open a commit on ``branch`` (created when missing) on top of its current head.
 
-        ``provenance`` lists the commits of other repos this one is made from."""
+        ``provenance`` lists the commits of other repos this one is made from. ``commit_set``
+        joins an existing commit set (a pipeline's output, or a transaction's commits); by
+        default the commit is the origin of a new set whose id is the commit's id."""
         paths.check_name(branch, "branch")
         if origin not in ("user", "auto"):
             raise InvalidInput(f"origin {origin!r} is not 'user' or 'auto'")
         commit_id = uuid.uuid4().hex
+        if commit_set is not None and not paths.COMMIT_ID.fullmatch(str(commit_set)):
+            raise InvalidInput(f"{commit_set!r} is not a commit set id (32 hex characters)")
         with self._write() as conn:
             repo_id = self._repo_id(conn, repo)
             upstream: set[str] = set()
@@ -311,7 +318,7 @@ class Store(StoreReading):
                 id=commit_id, repo_id=repo_id, branch=branch,
                 parent=head[0] if head else None, state="open", message=message,
                 author=author, origin=origin, started_at=publish.now(), size_bytes=0,
-                metadata=dict(metadata or {}),
+                metadata=dict(metadata or {}), commit_set=commit_set or commit_id,
             ))
             if upstream:
                 conn.execute(sa.insert(edges), [
@@ -344,10 +351,12 @@ class Store(StoreReading):
     def commit(self, repo: str, branch: str = "master", *, message: str = "",
                author: str | None = None, origin: str = "user",
                provenance: Iterable[tuple[str, str] | CommitRef] = (),
-               metadata: dict[str, Any] | None = None) -> Iterator[CommitWriter]:
+               metadata: dict[str, Any] | None = None,
+               commit_set: str | None = None) -> Iterator[CommitWriter]:
         """Open a commit; finish it on exit, abort it if the block raises."""
         info = self.start_commit(repo, branch, message=message, author=author, origin=origin,
-                                 provenance=provenance, metadata=metadata)
+                                 provenance=provenance, metadata=metadata,
+                                 commit_set=commit_set)
         writer = CommitWriter(self, repo, info)
         try:
             yield writer

@@ -60,8 +60,19 @@ commits = sa.Table(
     sa.Column("lineage_id", BIGINT, nullable=True),
     sa.Column("pos", sa.Integer, nullable=True),
     sa.Column("metadata", sa.JSON, nullable=False),
+    sa.Column("commit_set", sa.String(32), nullable=True),
     sa.Index("ix_store_commits_repo_branch_seq", "repo_id", "branch", "seq"),
     sa.Index("ix_store_commits_repo_seq", "repo_id", "seq"),
+    sa.Index("ix_store_commits_commit_set", "commit_set"),
+)
+
+# A commit set (Pachyderm's global id): an origin commit (or several, made in one
+# transaction) and every commit and job it causes downstream. ``seq`` orders sets.
+commit_sets = sa.Table(
+    "store_commit_sets", metadata,
+    sa.Column("id", sa.String(32), primary_key=True),
+    sa.Column("seq", sa.BigInteger, nullable=False, unique=True),
+    sa.Column("created_at", TS, nullable=False),
 )
 
 provenance = sa.Table(
