@@ -1,8 +1,8 @@
 """Jobs belong to a commit set (one job per pipeline per set) and say what they wait for;
 the trigger cursor remembers the last commit set turned into jobs.
 
-Revision ID: 5a1f0e000003
-Revises: 5a1f0e000002
+Revision ID: 5a1f0e000011
+Revises: 5a1f0e000010
 Create Date: 2026-12-02
 """
 
@@ -11,8 +11,8 @@ from __future__ import annotations
 import sqlalchemy as sa
 from alembic import op
 
-revision = "5a1f0e000003"
-down_revision = "5a1f0e000002"
+revision = "5a1f0e000011"
+down_revision = "5a1f0e000010"
 branch_labels = None
 depends_on = "570e00000002"  # store_commit_sets
 
