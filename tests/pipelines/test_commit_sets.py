@@ -80,7 +80,8 @@ def test_three_level_diamond_one_job_per_pipeline_on_one_snapshot(
         assert len(ws.pipelines.list_jobs(commit_set=set_id)) == 4
     assert ws.pipelines.inspect_commit_set(second).state == "success"
     lineage = {(c.repo, c.id) for c in ws.store.provenance("final", made["final"])}
-    assert ("raw", second) in lineage and ("raw", first) not in lineage
+    assert ("raw", second) in lineage
+    assert ("raw", first) not in lineage
 
 
 def test_racing_commits_into_two_inputs_of_a_join_get_their_own_jobs(
@@ -129,7 +130,8 @@ def test_upstream_failure_makes_dependants_unrunnable_naming_it(workspace: Works
     assert jobs["check"].state == "failed"
     assert jobs["count"].state == "unrunnable"
     assert jobs["check"].id in jobs["count"].error
-    assert "check" in jobs["count"].error and "failed" in jobs["count"].error
+    assert "check" in jobs["count"].error
+    assert "failed" in jobs["count"].error
     assert jobs["last"].state == "unrunnable"
     assert jobs["check"].id in jobs["last"].error  # the root cause, two levels down
     assert jobs["sibling"].state == "success"  # not downstream of the failure
@@ -154,7 +156,8 @@ def test_waiting_job_is_superseded_and_its_set_ends_killed(workspace: Workspace,
     second = put(ws, "raw", {"/b.txt": "b"})
     ws.pipelines.run()
     old = jobs_of_set(ws, first)
-    assert old["label"].state == "killed" and "superseded" in old["label"].error
+    assert old["label"].state == "killed"
+    assert "superseded" in old["label"].error
     assert old["after"].state == "killed"
     assert ws.pipelines.inspect_commit_set(first).state == "killed"
     testkit_env["flag"].write_text("ann")

@@ -126,8 +126,14 @@ class Triggers:
                                spec: PipelineSpec) -> list[str]:
         """A created or updated pipeline gets a commit set of its own (its inputs as they
         are now), shared by the jobs downstream of it, as Pachyderm does."""
-        has_data = any(self.store.branch_head(repo, branch) for repo, branch
-                       in spec.input_branches() if self._repo_exists(repo))
+        with t.reading(self.engine) as conn:  # an upstream pipeline's job will write some
+            upstream_busy = conn.execute(sa.select(t.jobs.c.id).where(
+                t.jobs.c.pipeline.in_([repo for repo, branch in spec.input_branches()
+                                       if branch == OUTPUT_BRANCH]),
+                t.jobs.c.state.in_(ACTIVE)).limit(1)).first() is not None
+        has_data = upstream_busy or any(
+            self.store.branch_head(repo, branch) for repo, branch in spec.input_branches()
+            if self._repo_exists(repo))
         if not has_data:  # the first input commit will trigger it
             self._clear_needs_job(name)
             return []
