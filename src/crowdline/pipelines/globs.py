@@ -1,93 +1,37 @@
-"""Pachyderm glob patterns as regular expressions (pure).
+"""Datum selection by glob (pure): which paths a pfs input's glob selects, with the files
+under each, and the capture-group values ``join_on`` / ``group_by`` use.
 
-``/`` is the whole repo, ``*`` one path segment (or part of one), ``?`` one character,
-``[...]`` a class (``[!...]`` negated), ``{a,b}`` alternatives, ``**`` any depth, and
-``( )`` capture groups whose values ``join_on`` / ``group_by`` refer to as ``$1``, ``$2``.
+The glob grammar itself lives once, in the store (``crowdline.store.paths.glob_regex``:
+``/``, ``*``, ``?``, ``[...]``, ``{a,b}``, ``**`` and ``( )`` groups); here it is only
+wrapped so a bad glob in a spec is a ``BadSpec``.
 """
 
 from __future__ import annotations
 
-import functools
 import re
 from collections.abc import Callable
 from typing import TypeVar
 
-from crowdline.errors import InvalidInput
+from crowdline.errors import BadPath, BadSpec
+from crowdline.store import paths
 
 T = TypeVar("T")
 
 
 def normalise_glob(pattern: str) -> str:
-    pattern = pattern.strip()
-    if not pattern.startswith("/"):
-        pattern = "/" + pattern
-    if len(pattern) > 1:
-        pattern = pattern.rstrip("/") or "/"
-    return pattern
+    try:
+        return paths.normalize_glob(pattern)
+    except BadPath as exc:
+        raise BadSpec(exc.message, hint=exc.hint) from exc
 
 
-@functools.lru_cache(maxsize=256)
 def compile_glob(pattern: str) -> re.Pattern[str]:
     """A regex matching whole repo paths (``/a/b.csv``) against ``pattern``."""
-    pattern = normalise_glob(pattern)
-    if pattern == "/":
-        return re.compile("/")
-    out: list[str] = []
-    i, depth, in_brace = 0, 0, False
-    while i < len(pattern):
-        char = pattern[i]
-        if char == "*":
-            if pattern.startswith("**", i):
-                out.append(".*")
-                i += 2
-                continue
-            out.append("[^/]*")
-        elif char == "?":
-            out.append("[^/]")
-        elif char == "[":
-            end = pattern.find("]", i + 2)
-            if end < 0:
-                raise _bad(pattern, "a '[' has no closing ']'")
-            body = pattern[i + 1 : end]
-            if body.startswith("!"):
-                body = "^" + body[1:]
-            out.append("[" + body.replace("\\", "\\\\") + "]")
-            i = end + 1
-            continue
-        elif char == "(":
-            depth += 1
-            out.append("(")
-        elif char == ")":
-            if depth == 0:
-                raise _bad(pattern, "a ')' has no opening '('")
-            depth -= 1
-            out.append(")")
-        elif char == "{":
-            if in_brace:
-                raise _bad(pattern, "'{' alternatives cannot nest")
-            in_brace = True
-            out.append("(?:")
-        elif char == "}" and in_brace:
-            in_brace = False
-            out.append(")")
-        elif char == "," and in_brace:
-            out.append("|")
-        else:
-            out.append(re.escape(char))
-        i += 1
-    if depth or in_brace:
-        raise _bad(pattern, "a '(' or '{' is not closed")
     try:
-        return re.compile("".join(out))
-    except re.error as exc:
-        raise _bad(pattern, str(exc)) from exc
-
-
-def _bad(pattern: str, why: str) -> InvalidInput:
-    from crowdline.errors import BadSpec
-
-    return BadSpec(f"glob {pattern!r} is not valid: {why}",
-                   hint="see `glob` in the pipeline spec docs: /, /*, /*/*, /**, ( ) groups")
+        return paths.glob_regex(pattern)
+    except BadPath as exc:
+        raise BadSpec(exc.message, hint="see `glob` in the pipeline spec docs: /, /*, /*/*, "
+                      "/**, ( ) groups") from exc
 
 
 def expand_capture(template: str, match: re.Match[str]) -> str:

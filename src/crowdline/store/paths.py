@@ -7,6 +7,7 @@ folder itself. Listing a folder or walking a subtree is then an index range scan
 
 from __future__ import annotations
 
+import functools
 import re
 
 from crowdline.errors import BadName, BadPath
@@ -79,42 +80,93 @@ def parent_dirs(path: str) -> list[str]:
     return ["/"] + ["/" + "/".join(parts[: i + 1]) for i in range(len(parts))]
 
 
+def normalize_glob(pattern: str) -> str:
+    """``"data/*.csv/"`` -> ``"/data/*.csv"``: one leading "/", no trailing or doubled "/"."""
+    if not isinstance(pattern, str):
+        raise BadPath(f"glob {pattern!r} is not a string")
+    pattern = pattern.strip()
+    if any(ord(ch) < 0x20 or ch == "\x7f" for ch in pattern):
+        raise BadPath(f"glob {pattern!r} contains a control character")
+    parts = [p for p in pattern.split("/") if p not in ("", ".")]
+    if ".." in parts:
+        raise BadPath(f"glob {pattern!r} escapes the repo ('..' is not allowed)",
+                      hint="write a glob from the repo root, e.g. /data/*.csv")
+    return "/" + "/".join(parts)
+
+
 def glob_regex(pattern: str) -> re.Pattern[str]:
-    """Pachyderm glob on full paths: ``*`` and ``?`` stay inside one path segment,
-    ``**`` crosses segments, ``[...]`` is a character class."""
-    pattern = normalize_path(pattern, allow_root=True)
+    """The one glob implementation (store and pipelines): Pachyderm globs on full paths.
+
+    ``/`` is the whole repo, ``*`` and ``?`` stay inside one path segment, ``**`` crosses
+    segments, ``[...]`` is a class (``[!...]`` negated), ``{a,b}`` alternatives and ``( )``
+    capture groups (``join_on`` / ``group_by`` refer to them as ``$1``, ``$2``)."""
+    return _compile_glob(normalize_glob(pattern))
+
+
+@functools.lru_cache(maxsize=256)
+def _compile_glob(pattern: str) -> re.Pattern[str]:
+    if pattern == "/":
+        return re.compile("/")
     out: list[str] = []
-    i = 0
+    i, depth, in_brace = 0, 0, False
     while i < len(pattern):
-        ch = pattern[i]
-        if pattern.startswith("**", i):
-            out.append(".*")
-            i += 2
-            continue
-        if ch == "*":
+        char = pattern[i]
+        if char == "*":
+            if pattern.startswith("**", i):
+                out.append(".*")
+                i += 2
+                continue
             out.append("[^/]*")
-        elif ch == "?":
+        elif char == "?":
             out.append("[^/]")
-        elif ch == "[":
-            end = pattern.find("]", i + 1)
+        elif char == "[":
+            end = pattern.find("]", i + 2)
             if end < 0:
-                raise BadPath(f"glob {pattern!r} has an unclosed '['")
+                raise _bad_glob(pattern, "a '[' has no closing ']'")
             body = pattern[i + 1 : end]
             if body.startswith("!"):
                 body = "^" + body[1:]
             out.append("[" + body.replace("\\", "\\\\") + "]")
             i = end + 1
             continue
+        elif char == "(":
+            depth += 1
+            out.append("(")
+        elif char == ")":
+            if depth == 0:
+                raise _bad_glob(pattern, "a ')' has no opening '('")
+            depth -= 1
+            out.append(")")
+        elif char == "{":
+            if in_brace:
+                raise _bad_glob(pattern, "'{' alternatives cannot nest")
+            in_brace = True
+            out.append("(?:")
+        elif char == "}" and in_brace:
+            in_brace = False
+            out.append(")")
+        elif char == "," and in_brace:
+            out.append("|")
         else:
-            out.append(re.escape(ch))
+            out.append(re.escape(char))
         i += 1
-    return re.compile("".join(out))
+    if depth or in_brace:
+        raise _bad_glob(pattern, "a '(' or '{' is not closed")
+    try:
+        return re.compile("".join(out))
+    except re.error as exc:
+        raise _bad_glob(pattern, str(exc)) from exc
+
+
+def _bad_glob(pattern: str, why: str) -> BadPath:
+    return BadPath(f"glob {pattern!r} is not valid: {why}",
+                   hint="globs are /, /*, /*/*, /**, ?, [abc], {a,b} and ( ) groups")
 
 
 def glob_literal_prefix(pattern: str) -> str:
     """The folder a glob cannot leave: ``/data/*.csv`` -> ``/data``."""
-    pattern = normalize_path(pattern, allow_root=True)
-    literal = re.split(r"[*?\[]", pattern, maxsplit=1)[0]
+    pattern = normalize_glob(pattern)
+    literal = re.split(r"[*?\[{(]", pattern, maxsplit=1)[0]
     if literal == pattern:
         return pattern
     folder = literal.rsplit("/", 1)[0]

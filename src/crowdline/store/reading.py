@@ -171,13 +171,13 @@ class StoreReading:
         folder = paths.glob_literal_prefix(pattern)
         with self._read() as conn:
             target = self._target(conn, repo, ref)
-            if folder == paths.normalize_path(pattern, allow_root=True) and folder != "/":
+            if folder == paths.normalize_glob(pattern) and folder != "/":
                 entry = self._entry(conn, target, paths.to_key(folder))
                 if entry is not None:
                     return [self._info(entry, target.id)]
             files = self._under(conn, target, folder)
         out: dict[str, FileInfo] = {}
-        if paths.normalize_path(pattern, allow_root=True) == "/":
+        if paths.normalize_glob(pattern) == "/":
             return [FileInfo("/", "dir", 0, None, target.id)]  # the whole repo, one datum
         for entry in files:
             path = entry.path

@@ -81,11 +81,6 @@ def set_up(workspace: Workspace, *, backend: str = "simulated",
         name = spec.stem.split("-", 1)[1]
         if name not in known:
             workspace.pipelines.create_pipeline(spec)
-        # An empty first commit on the output branch lets the `dataset` union start from
-        # the seed labels before any batch has been aggregated.
-        if not any(b.name == "master" for b in store.list_branches(name)):
-            with store.commit(name, "master", message="empty start", origin="auto"):
-                pass
     return adapted
 
 
