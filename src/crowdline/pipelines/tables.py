@@ -86,6 +86,7 @@ datums = sa.Table(
     # failed on invalid input: not run again until its input or the pipeline changes
     sa.Column("permanent", sa.Boolean, nullable=False, server_default=sa.false()),
     sa.Index("ix_pipeline_datums_job_state", "job_id", "state"),
+    sa.Index("ix_pipeline_datums_datum", "datum_id"),
 )
 
 # What the head of each pipeline's output branch holds, per datum (for skip and delete).

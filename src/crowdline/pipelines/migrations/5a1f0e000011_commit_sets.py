@@ -28,6 +28,8 @@ def upgrade() -> None:
     op.create_index("ux_pipeline_jobs_set", "pipeline_jobs", ["pipeline", "commit_set"],
                     unique=True)
     op.create_index("ix_pipeline_jobs_commit_set", "pipeline_jobs", ["commit_set"])
+    # earlier runs of one datum (carried failures, reusable outputs) without a table scan
+    op.create_index("ix_pipeline_datums_datum", "pipeline_datums", ["datum_id"])
     cursor = op.create_table(
         "pipeline_trigger",
         sa.Column("id", sa.Integer, primary_key=True),
@@ -46,6 +48,7 @@ def downgrade() -> None:
     with op.batch_alter_table("pipelines") as batch:
         batch.drop_column("trigger_seq")
         batch.drop_column("trigger_set")
+    op.drop_index("ix_pipeline_datums_datum", table_name="pipeline_datums")
     op.drop_index("ix_pipeline_jobs_commit_set", table_name="pipeline_jobs")
     op.drop_index("ux_pipeline_jobs_set", table_name="pipeline_jobs")
     with op.batch_alter_table("pipeline_jobs") as batch:
