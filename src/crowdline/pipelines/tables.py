@@ -99,6 +99,7 @@ outputs = sa.Table(
     sa.Column("paths", sa.JSON, nullable=False),
     # the paths are a failure report (on_datum_failure: skip_datum), not the datum's output
     sa.Column("failed", sa.Boolean, nullable=False, server_default=sa.false()),
+    sa.Index("ix_pipeline_outputs_hash", "pipeline", "datum_hash"),
 )
 
 secrets = sa.Table(

@@ -30,6 +30,8 @@ def upgrade() -> None:
     op.create_index("ix_pipeline_jobs_commit_set", "pipeline_jobs", ["commit_set"])
     # earlier runs of one datum (carried failures, reusable outputs) without a table scan
     op.create_index("ix_pipeline_datums_datum", "pipeline_datums", ["datum_id"])
+    # `datum retry` marks committed outputs with an empty hash; planning looks for them
+    op.create_index("ix_pipeline_outputs_hash", "pipeline_outputs", ["pipeline", "datum_hash"])
     cursor = op.create_table(
         "pipeline_trigger",
         sa.Column("id", sa.Integer, primary_key=True),
@@ -48,6 +50,7 @@ def downgrade() -> None:
     with op.batch_alter_table("pipelines") as batch:
         batch.drop_column("trigger_seq")
         batch.drop_column("trigger_set")
+    op.drop_index("ix_pipeline_outputs_hash", table_name="pipeline_outputs")
     op.drop_index("ix_pipeline_datums_datum", table_name="pipeline_datums")
     op.drop_index("ix_pipeline_jobs_commit_set", table_name="pipeline_jobs")
     op.drop_index("ux_pipeline_jobs_set", table_name="pipeline_jobs")
