@@ -385,6 +385,8 @@ def run_case(ws: Workspace, case: Case, port: int, tokens: list[str], tasks: int
         "server_cpu_seconds": round(server_cpu, 2),
         "server_cpu_ms_per_request": per_request(server_cpu),
         "server_cpu_ms_per_pair": round(1000 * server_cpu / max(1, tally.pairs), 3),
+        # load-independent: the pairs/s one core would serve if the server had it alone
+        "server_pairs_per_cpu_second": round(tally.pairs / server_cpu) if server_cpu else None,
         "client_cpu_ms_per_request": per_request(client_cpu),
         "server_peak_rss_mb": round(sampler.peak / 2**20, 1),
         "load_average_1m": [round(load_start, 1), round(os.getloadavg()[0], 1)],
