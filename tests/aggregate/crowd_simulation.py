@@ -45,9 +45,11 @@ def accuracy(labels: pd.Series, truth: pd.Series) -> float:
     return float((labels.reindex(truth.index) == truth).mean())
 
 
-def real_sets(*names: str) -> list:
-    """pytest params for the shared real data sets, marked realdata."""
-    return [pytest.param(name, marks=pytest.mark.realdata) for name in names]
+def real_sets(*names: str | tuple) -> list:
+    """pytest params for the shared real data sets (a name, or a tuple of values starting
+    with one), marked realdata."""
+    return [pytest.param(*(name if isinstance(name, tuple) else (name,)),
+                         marks=pytest.mark.realdata) for name in names]
 
 
 def add_real(frames: dict[str, pd.DataFrame], name: str) -> bool:
