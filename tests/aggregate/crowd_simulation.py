@@ -112,4 +112,23 @@ def simulated_comparisons(n_items: int = 25, n_comparisons: int = 2000, *, seed:
     return comparisons, pd.Series(strength, index=items)
 
 
+
+def simulated_multilabel(n_tasks: int = 200, *, seed: int = 12, overlap: int = 5
+                         ) -> tuple[pd.DataFrame, pd.Series]:
+    """Each task shows some of four objects; each worker reports each object correctly with
+    their own accuracy (0.6–0.95). Labels are sorted lists; returns (answers, true lists)."""
+    rng = np.random.default_rng(seed)
+    objects = np.array(["car", "house", "human", "tree"])
+    present = rng.random((n_tasks, 4)) < 0.4
+    skill = rng.uniform(0.6, 0.95, 30)
+    rows = []
+    for task in range(n_tasks):
+        for worker in rng.choice(30, overlap, replace=False):
+            seen = np.where(rng.random(4) < skill[worker], present[task], ~present[task])
+            rows.append((f"t{task:03d}", f"w{worker:02d}", list(objects[seen])))
+    truth = pd.Series([list(objects[p]) for p in present],
+                      index=[f"t{t:03d}" for t in range(n_tasks)])
+    return pd.DataFrame(rows, columns=["task", "worker", "label"]), truth
+
+
 __all__ = ["run_both"]

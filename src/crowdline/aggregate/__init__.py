@@ -3,6 +3,7 @@
 See base.py for the answers contract and README.md for the promises.
 """
 
+from crowdline.aggregate.binary_relevance import BinaryRelevance
 from crowdline.aggregate.bradley_terry import BradleyTerry
 from crowdline.aggregate.dawid_skene import DawidSkene, OneCoinDawidSkene
 from crowdline.aggregate.glad import GLAD
@@ -10,6 +11,7 @@ from crowdline.aggregate.gold_majority_vote import GoldMajorityVote
 from crowdline.aggregate.kos import KOS
 from crowdline.aggregate.mace import MACE
 from crowdline.aggregate.majority_vote import MajorityVote
+from crowdline.aggregate.mmsr import MMSR
 from crowdline.aggregate.noisy_bt import NoisyBradleyTerry
 from crowdline.aggregate.wawa import Wawa
 from crowdline.aggregate.zero_based_skill import ZeroBasedSkill
@@ -17,7 +19,9 @@ from crowdline.aggregate.zero_based_skill import ZeroBasedSkill
 __all__ = [
     "GLAD",
     "KOS",
+    "BinaryRelevance",
     "MACE",
+    "MMSR",
     "BradleyTerry",
     "DawidSkene",
     "GoldMajorityVote",
