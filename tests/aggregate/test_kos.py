@@ -77,3 +77,11 @@ def results(tmp_path_factory: pytest.TempPathFactory) -> dict:
 def test_equals_crowdkit(results: dict, data: str, n_iter: int) -> None:
     oracle, ours = pair(results, f"{data}-{n_iter}")
     assert_labels_equal(oracle, ours)
+
+
+def test_empty_answers_give_empty_results_and_a_missing_column_a_key_error() -> None:
+    model = KOS().fit(pd.DataFrame({"task": [], "worker": [], "label": []}))
+    assert model.labels_.empty
+    assert model.labels_.name == "agg_label"
+    with pytest.raises(KeyError):  # MissingColumns, what crowd-kit's users catch
+        KOS().fit(pd.DataFrame({"task": ["t"], "label": ["x"]}))

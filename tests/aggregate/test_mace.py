@@ -86,3 +86,11 @@ def test_equals_crowdkit(results: dict, data: str, method: str, n_iter: int) -> 
     assert_labels_equal(oracle, ours)
     for table in ("probas", "thetas", "spamming"):
         assert_table_equal(oracle, ours, table)
+
+
+def test_empty_answers_give_empty_results_and_a_missing_column_a_key_error() -> None:
+    model = MACE().fit(pd.DataFrame({"task": [], "worker": [], "label": []}))
+    assert model.labels_.empty
+    assert model.labels_.name == "agg_label"
+    with pytest.raises(KeyError):  # MissingColumns, what crowd-kit's users catch
+        MACE().fit(pd.DataFrame({"task": ["t"], "label": ["x"]}))

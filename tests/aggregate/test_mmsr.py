@@ -88,3 +88,11 @@ def test_equals_crowdkit(results: dict, data: str, n_iter: int) -> None:
     assert_table_equal(oracle, ours, "skills", ordered=True)
     assert_table_equal(oracle, ours, "scores")
     assert oracle.meta["iterations"] == ours.meta["iterations"]
+
+
+def test_empty_answers_give_empty_results_and_a_missing_column_a_key_error() -> None:
+    model = MMSR().fit(pd.DataFrame({"task": [], "worker": [], "label": []}))
+    assert model.labels_.empty
+    assert model.labels_.name == "agg_label"
+    with pytest.raises(KeyError):  # MissingColumns, what crowd-kit's users catch
+        MMSR().fit(pd.DataFrame({"task": ["t"], "label": ["x"]}))

@@ -18,7 +18,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from crowdline.aggregate.base import ANSWER_COLUMNS, Aggregator
+from crowdline.aggregate.base import Aggregator, require_columns
 from crowdline.aggregate.majority_vote import MajorityVote
 from crowdline.errors import InvalidInput
 
@@ -38,7 +38,7 @@ class BinaryRelevance(Aggregator):
     ``agg_label``) and ``aggregators_`` (label → the fitted copy of ``base_aggregator``).
 
     A label every worker chose on every answer (or none did) leaves a one-valued binary task,
-    which methods needing two classes refuse; Majority Vote aggregates that label instead.
+    which KOS and M-MSR refuse; Majority Vote aggregates that label for them instead.
 
     >>> BinaryRelevance(DawidSkene(n_iter=20)).fit(answers).labels_   # doctest: +SKIP
     """
@@ -66,6 +66,7 @@ class BinaryRelevance(Aggregator):
             binary[chosen_row[chosen_class == code]] = 1
             single = rows.assign(label=binary)
             aggregator = clone(self.base_aggregator if np.unique(binary).size == 2
+                               or not _needs_two_labels(self.base_aggregator)
                                else MajorityVote())
             aggregator.fit_predict(single)
             self.aggregators_[label] = aggregator
@@ -78,16 +79,17 @@ class BinaryRelevance(Aggregator):
         return self
 
 
+def _needs_two_labels(aggregator: Any) -> bool:
+    from crowdline.aggregate.kos import KOS
+    from crowdline.aggregate.mmsr import MMSR
+
+    return isinstance(aggregator, KOS | MMSR)
+
+
 def _explode(answers: pd.DataFrame) -> tuple[pd.DataFrame, list, np.ndarray, np.ndarray]:
     """(task, worker) rows; the sorted labels; for every (row, chosen label) pair, the row
     number and the label's code."""
-    if not isinstance(answers, pd.DataFrame):
-        raise InvalidInput(f"answers must be a pandas DataFrame, got {type(answers).__name__}",
-                           hint="build one with columns task, worker, label (label: a list)")
-    missing = [c for c in ANSWER_COLUMNS if c not in answers.columns]
-    if missing:
-        raise InvalidInput(f"answers lack the columns {missing} (have {list(answers.columns)})",
-                           hint="rename them to task, worker, label")
+    require_columns(answers, "answers")
     values = answers["label"].tolist()
     bad = [v for v in values if isinstance(v, str | bytes) or not isinstance(v, Collection)]
     if bad:

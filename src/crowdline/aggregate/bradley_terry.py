@@ -16,6 +16,7 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
+from crowdline.aggregate.base import require_columns
 from crowdline.errors import InvalidInput
 
 COMPARISON_COLUMNS = ("left", "right", "label")
@@ -63,15 +64,7 @@ def encode_comparisons(comparisons: pd.DataFrame, *, columns: tuple[str, ...] = 
     label that names neither side is coded ``TIE``. Items are the values of ``left`` and
     ``right`` only: crowd-kit also makes every other label value an item, which turns a tie
     into a phantom item (Bradley-Terry scores all NaN) or, in Noisy BT, a right-side win."""
-    if not isinstance(comparisons, pd.DataFrame):
-        raise InvalidInput(f"comparisons must be a pandas DataFrame, got "
-                           f"{type(comparisons).__name__}",
-                           hint="build one with columns worker, left, right, label")
-    missing = [c for c in columns if c not in comparisons.columns]
-    if missing:
-        raise InvalidInput(f"comparisons lack the columns {missing} (have "
-                           f"{list(comparisons.columns)})",
-                           hint="label must name the chosen item: its left or its right")
+    require_columns(comparisons, "comparisons", columns)
     for column in columns:
         empty = int(comparisons[column].isna().sum())
         if empty:

@@ -14,7 +14,7 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from crowdline.aggregate.base import Aggregator, encode_answers
+from crowdline.aggregate.base import Aggregator, empty_labels, encode_answers, index_order
 from crowdline.errors import InvalidInput
 
 LIMIT = 1e300  # crowd-kit's guard against overflow to inf/NaN
@@ -38,6 +38,10 @@ class KOS(Aggregator):
 
     def fit(self, answers: pd.DataFrame) -> KOS:
         encoded = encode_answers(answers)
+        if encoded.empty:
+            self.scores_ = pd.Series(dtype=float, name="score")
+            self.labels_ = empty_labels("object")
+            return self
         if encoded.n_classes != 2:
             raise InvalidInput(f"KOS is for binary labels, but the answers hold "
                                f"{encoded.n_classes} distinct labels {list(encoded.classes)[:5]}",
@@ -57,9 +61,12 @@ class KOS(Aggregator):
                 break
             reliability = total - vote
         scores = np.bincount(task, weights=sign * reliability, minlength=encoded.n_tasks)
-        self.scores_ = pd.Series(scores, index=encoded.tasks, name="score")
+        order = index_order(encoded.tasks, True)  # crowd-kit's groupby sorts the tasks
+        tasks = encoded.tasks if order is None else encoded.tasks[order]
+        scores = scores if order is None else scores[order]
+        self.scores_ = pd.Series(scores, index=tasks, name="score")
         # A score of exactly 0 (crowd-kit raises KeyError there) goes to the label seen first.
         codes = np.where(scores >= 0, 0, 1)
-        self.labels_ = pd.Series(encoded.classes.to_numpy()[codes], index=encoded.tasks,
+        self.labels_ = pd.Series(encoded.classes.to_numpy()[codes], index=tasks,
                                  name="agg_label")
         return self

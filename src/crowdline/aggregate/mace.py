@@ -23,6 +23,7 @@ from scipy.special import digamma
 from crowdline.aggregate.base import (
     Aggregator,
     EncodedAnswers,
+    empty_labels,
     encode_answers,
     labels_series,
     probas_frame,
@@ -93,6 +94,13 @@ class MACE(Aggregator):
 
     def fit(self, answers: pd.DataFrame) -> MACE:
         encoded = encode_answers(answers)
+        if encoded.empty:
+            self.probas_ = pd.DataFrame(index=pd.Index([], name="task"),
+                                        columns=pd.Index([], name="label"))
+            self.labels_ = empty_labels("object")
+            self.spamming_ = np.zeros((0, 2))
+            self.thetas_ = np.zeros((0, 0))
+            return self
         rows = _Answers(encoded)
         n_workers, n_classes = encoded.n_workers, encoded.n_classes
         self.smoothing_ = 0.01 / n_classes

@@ -22,7 +22,7 @@ import numpy as np
 import pandas as pd
 from scipy.stats import entropy
 
-from crowdline.aggregate.base import ANSWER_COLUMNS, Aggregator
+from crowdline.aggregate.base import ANSWER_COLUMNS, Aggregator, require_columns
 from crowdline.aggregate.majority_vote import MajorityVote
 from crowdline.errors import InvalidInput
 
@@ -30,13 +30,7 @@ Distance = Callable[[Hashable, Hashable], float]
 
 
 def _checked(answers: pd.DataFrame) -> pd.DataFrame:
-    if not isinstance(answers, pd.DataFrame):
-        raise InvalidInput(f"answers must be a pandas DataFrame, got {type(answers).__name__}",
-                           hint="build one with columns task, worker, label")
-    missing = [c for c in ANSWER_COLUMNS if c not in answers.columns]
-    if missing:
-        raise InvalidInput(f"answers lack the columns {missing} (have {list(answers.columns)})",
-                           hint="rename them to task, worker, label")
+    require_columns(answers, "answers")
     for column in ANSWER_COLUMNS:
         empty = int(answers[column].isna().sum())
         if empty:

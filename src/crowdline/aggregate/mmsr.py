@@ -25,9 +25,9 @@ import scipy.stats as sps
 from crowdline.aggregate.base import (
     Aggregator,
     EncodedAnswers,
+    empty_labels,
     encode_answers,
-    labels_series,
-    probas_frame,
+    lay_out,
 )
 from crowdline.aggregate.majority_vote import vote
 from crowdline.errors import InvalidInput
@@ -129,7 +129,16 @@ class MMSR(Aggregator):
         self.random_state = random_state
 
     def fit(self, answers: pd.DataFrame) -> MMSR:
-        encoded = encode_answers(answers, min_classes=2)
+        encoded = encode_answers(answers)
+        if encoded.empty:
+            self.loss_history_ = []
+            self.skills_ = pd.Series(dtype=float, name="skill").rename_axis("worker")
+            self._vote(encoded, np.zeros(0))
+            return self
+        if encoded.n_classes < 2:  # crowd-kit divides by K − 1 = 0
+            raise InvalidInput(f"M-MSR needs at least 2 distinct labels, the answers hold "
+                               f"{list(encoded.classes)}",
+                               hint="use MajorityVote, or wait for answers with other labels")
         common, agreement = _agreement(encoded)
         sparsity = int((common > 0).sum(axis=0).min())
         trim = sparsity // 2 - 1
@@ -168,10 +177,17 @@ class MMSR(Aggregator):
         return self
 
     def _vote(self, encoded: EncodedAnswers, skills: np.ndarray) -> None:
+        """crowd-kit's ``predict``: the weighted Majority Vote, laid out as it lays it out."""
+        if encoded.empty:
+            self.scores_ = pd.DataFrame(index=pd.Index([], name="task"),
+                                        columns=pd.Index([], name="label"))
+            self.labels_ = empty_labels("object")
+            return
         with np.errstate(invalid="ignore", divide="ignore"):
             scores = vote(encoded, skills[encoded.worker])
-        self.scores_ = probas_frame(encoded, scores)
-        self.labels_ = labels_series(encoded, scores, ties="sorted")
+        results = lay_out(encoded, scores, sort_tasks=True, sort_labels=True)
+        self.scores_ = results.probas
+        self.labels_ = results.labels
 
     def predict(self, answers: pd.DataFrame) -> pd.Series:
         self._apply(answers)

@@ -14,9 +14,9 @@ import pandas as pd
 from crowdline.aggregate.base import (
     Aggregator,
     EncodedAnswers,
+    empty_labels,
     encode_answers,
-    labels_series,
-    probas_frame,
+    lay_out,
     worker_accuracy_against,
 )
 from crowdline.aggregate.majority_vote import vote
@@ -59,6 +59,10 @@ class ZeroBasedSkill(Aggregator):
 
     def fit(self, answers: pd.DataFrame) -> ZeroBasedSkill:
         encoded = encode_answers(answers)
+        if encoded.empty:
+            self.skills_ = pd.Series(dtype=float, name="skill").rename_axis("worker")
+            self._vote(encoded, np.zeros(0))
+            return self
         skills = np.full(encoded.n_workers, 1 / encoded.n_classes + self.eps)
         rate = self.lr_init
         for iteration in range(1, self.n_iter + 1):
@@ -73,9 +77,16 @@ class ZeroBasedSkill(Aggregator):
         return self
 
     def _vote(self, encoded: EncodedAnswers, skills: np.ndarray) -> None:
-        probas = vote(encoded, skills[encoded.worker])
-        self.probas_ = probas_frame(encoded, probas)
-        self.labels_ = labels_series(encoded, probas, ties="sorted")
+        """crowd-kit's ``predict``: the weighted Majority Vote, laid out as it lays it out."""
+        if encoded.empty:
+            self.probas_ = pd.DataFrame(index=pd.Index([], name="task"),
+                                        columns=pd.Index([], name="label"))
+            self.labels_ = empty_labels("object")
+            return
+        results = lay_out(encoded, vote(encoded, skills[encoded.worker]), sort_tasks=True,
+                          sort_labels=True)
+        self.probas_ = results.probas
+        self.labels_ = results.labels
 
     def _apply(self, answers: pd.DataFrame) -> None:
         if not hasattr(self, "skills_"):
@@ -99,5 +110,5 @@ class ZeroBasedSkill(Aggregator):
 
 def _vote_codes(encoded: EncodedAnswers, skills: np.ndarray) -> np.ndarray:
     """Class code of each task's skill-weighted vote, ties broken as MajorityVote breaks them."""
-    labels = labels_series(encoded, vote(encoded, skills[encoded.worker]), ties="sorted")
-    return encoded.classes.get_indexer(labels.to_numpy())
+    return lay_out(encoded, vote(encoded, skills[encoded.worker]), sort_tasks=False,
+                   sort_labels=True).codes
