@@ -15,7 +15,7 @@ from toloka_crowd_sim import label_everything_in
 from crowdline.workspace import Workspace
 
 STEPS_DIR = Path(__file__).resolve().parent
-CONDITION = "crowdline.crowd.toloka_backend:pool_complete"
+CONDITION = "crowdline.crowd.backends:pool_complete"
 
 
 @pytest.mark.slow
@@ -63,6 +63,8 @@ def test_labeling_datum_waits_on_toloka_and_resumes(
         answers = pd.read_csv(io.BytesIO(
             ws.store.get_file("label", "master", "/batch1.answers.csv")), dtype=str)
         assert set(answers["input:headline"]) == set(truth)
+        by_row = dict(zip(answers["row_id"], answers["input:headline"], strict=False))
+        assert by_row == {f"batch1-{i}": h for i, h in enumerate(truth)}  # keyed by row id
         assert ids["spammer"] not in set(answers["worker"])
         assert answers.groupby("task").size().min() >= 1  # the spammer's answers are dropped
         bans = pd.read_csv(io.BytesIO(

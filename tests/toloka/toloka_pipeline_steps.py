@@ -9,7 +9,8 @@ from pathlib import Path
 
 import pandas as pd
 
-from crowdline.crowd.toloka_backend import TolokaBackend, label_batch
+from crowdline.crowd.backends import label_batch
+from crowdline.crowd.toloka_backend import TolokaBackend
 from crowdline.pipelines import current_datum
 
 PROJECT = {
@@ -54,11 +55,11 @@ def label_with_toloka(inputs: dict[str, Path], output: Path) -> None:
         rows = pd.read_csv(path, dtype=str)
         result = label_batch(
             backend, project=PROJECT, pool={**POOL, "private_name": path.stem},
-            tasks=[{"input_values": {"headline": h}} for h in rows["headline"]],
-            honeypots=[{"input_values": {"headline": h},
-                        "known_solutions": [{"output_values": {"category": label}}]}
-                       for h, label in HONEYPOTS.items()])
-        result.answers[["task", "worker", "label", "input:headline"]].to_csv(
+            rows=[(f"{path.stem}-{i}", {"headline": h}) for i, h in enumerate(rows["headline"])],
+            honeypots=[({"headline": h}, {"category": label}) for h, label in HONEYPOTS.items()])
+        answers = result.answers
+        answers = answers[~answers["is_golden"] & ~answers["worker"].isin(result.bans["worker"])]
+        answers[["row_id", "task", "worker", "label", "input:headline"]].to_csv(
             output / f"{path.stem}.answers.csv", index=False)
         result.bans[["worker", "scope", "reason"]].to_csv(
             output / f"{path.stem}.bans.csv", index=False)

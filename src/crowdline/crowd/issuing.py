@@ -122,9 +122,18 @@ def _view(pooled: Pooled, assignment_key: int, expires_at: dt.datetime,
         public_name=project.public_name, instructions_html=pooled.instructions_html,
         output_spec=project.task_spec["output_spec"], labels=pooled.labels,
         is_training=pool.type == "TRAINING", expires_at=expires_at,
-        # only id and input values: known solutions and hints never leave through here
-        tasks=[{"id": str(k), "input_values": Driver.load_json(values)}
+        # only id and visible input values: known solutions, hints and hidden inputs (the
+        # caller's row id) never leave through here
+        tasks=[{"id": str(k), "input_values": _visible(Driver.load_json(values), project)}
                for k, values in tasks])
+
+
+def _visible(values: dict[str, Any], project: Project) -> dict[str, Any]:
+    spec = project.task_spec.get("input_spec") or {}
+    if not any(isinstance(s, dict) and s.get("hidden") for s in spec.values()):
+        return values
+    return {k: v for k, v in values.items()
+            if not (isinstance(spec.get(k), dict) and spec[k].get("hidden"))}
 
 
 def _issue(conn: sa.Connection, d: Driver, pool: Pool,

@@ -5,13 +5,14 @@ tasks and honeypots, wait without holding a worker, fetch the answers as a task 
 label DataFrame, and report the bans. Every step is idempotent (project by public name, pool
 by private name, tasks once), so a retried or resumed datum never duplicates work.
 
+    from crowdline.crowd.backends import label_batch
     backend = TolokaBackend.from_config(workspace)          # URL + token: params, secrets, env
     result = label_batch(backend, project=project_json, pool=pool_json,
-                         tasks=[{"input_values": {...}}, ...], honeypots=[...])
+                         rows=[(row_id, {"headline": ...}), ...], honeypots=[...])
     # first run: raises WaitFor(pool_complete); after the wake: result.answers, result.bans
 
-or step by step: ensure_project, ensure_pool, upload_tasks, open_pool, is_pool_complete,
-answers_frame, bans, close_pool.
+It implements ``crowdline.crowd.backends.LabelingBackend``: ensure_project, ensure_pool,
+upload_tasks, open_pool, is_pool_complete, answers_frame, bans, close_pool.
 
 Configuration, first found wins: ``toloka_url`` / ``toloka_token`` in the params; the
 pipelines' secret named ``toloka`` (or params["toloka_secret"]) with keys ``url`` and ``token``
@@ -27,7 +28,6 @@ import os
 import types
 import warnings
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
 from typing import Any
 
 import pandas as pd
@@ -75,12 +75,16 @@ def _secret(workspace: Any, secret: str, key: str) -> str | None:
 class TolokaBackend:
     """Pipelines' crowd back-end over a Toloka-compatible API."""
 
-    def __init__(self, url: str, token: str, *, client: Any = None) -> None:
+    name = "toloka"
+
+    def __init__(self, url: str, token: str, *, client: Any = None,
+                 secret: str = DEFAULT_SECRET) -> None:
         if not url or not token:
             raise ConfigError("the Toloka back-end needs a URL and a token",
                               hint=f"set {URL_ENV} and {TOKEN_ENV}, or toloka_url / "
                                    "toloka_token in the pipelines' secrets")
         self.url = url
+        self.secret = secret
         toloka = import_toloka()
         self._toloka = toloka
         # Few retries: a pipeline datum retries on its own, and a dead URL should fail fast.
@@ -95,7 +99,11 @@ class TolokaBackend:
                or os.environ.get(URL_ENV))
         token = (params.get("toloka_token") or _secret(workspace, secret, "token")
                  or os.environ.get(TOKEN_ENV))
-        return cls(str(url or ""), str(token or ""))
+        return cls(str(url or ""), str(token or ""), secret=secret)
+
+    def wait_params(self) -> dict[str, Any]:
+        """Enough for ``pool_complete`` to find this Toloka again: never the token."""
+        return {"backend": self.name, "toloka_secret": self.secret}
 
     def _call(self, what: str, fn: Any, *args: Any, **kwargs: Any) -> Any:
         """Call toloka-kit; its API errors become crowdline errors naming the step."""
@@ -123,9 +131,23 @@ class TolokaBackend:
             raise InvalidInput("the project config needs public_name")
         for project in self._call("list projects", self.client.get_projects, status="ACTIVE"):
             if project.public_name == name:
+                self._add_missing_inputs(project, config)
                 return str(project.id)
         project = self._toloka.Project.structure(dict(config))
         return str(self._call("create the project", self.client.create_project, project).id)
+
+    def _add_missing_inputs(self, project: Any, config: Mapping[str, Any]) -> None:
+        """An existing project gets the input fields the config adds (the hidden row id)."""
+        wanted = (config.get("task_spec") or {}).get("input_spec") or {}
+        have = project.task_spec.input_spec or {}
+        if set(wanted) <= set(have):
+            return
+        data = project.unstructure()
+        data["task_spec"]["input_spec"] = {**wanted, **data["task_spec"]["input_spec"]}
+        for key in ("id", "status", "created"):
+            data.pop(key, None)
+        self._call("update the project", self.client.update_project, str(project.id),
+                   self._toloka.Project.structure(data))
 
     def ensure_pool(self, project_id: str, config: Mapping[str, Any]) -> str:
         """The id of the project's pool with this private_name, created from ``config`` once."""
@@ -155,8 +177,9 @@ class TolokaBackend:
         for item in [*tasks, *honeypots]:
             known = [toloka.Task.KnownSolution(output_values=dict(s["output_values"]))
                      for s in item.get("known_solutions") or []]
+            extra = {k: item[k] for k in ("overlap", "infinite_overlap") if item.get(k)}
             batch.append(toloka.Task(pool_id=pool_id, input_values=dict(item["input_values"]),
-                                     known_solutions=known or None))
+                                     known_solutions=known or None, **extra))
         if not batch:
             return 0
         result = self._call("upload tasks", self.client.create_tasks, batch,
@@ -217,6 +240,7 @@ class TolokaBackend:
                     "task": str(task.id), "worker": str(assignment.user_id),
                     "label": next(iter(values.values()), None),
                     "assignment": str(assignment.id), "submitted": assignment.submitted,
+                    "row_id": (task.input_values or {}).get("row_id"),
                     **{f"input:{k}": v for k, v in (task.input_values or {}).items()},
                 }
                 if include_golden:
@@ -248,47 +272,8 @@ class TolokaBackend:
                                            "restriction_id"])
 
 
-@dataclass
-class LabelingResult:
-    """What a finished Toloka pool gave: answers (banned workers' left out) and the bans."""
-
-    pool_id: str
-    answers: pd.DataFrame
-    bans: pd.DataFrame
-
-
-def label_batch(backend: TolokaBackend, *, project: Mapping[str, Any], pool: Mapping[str, Any],
-                tasks: Sequence[Mapping[str, Any]], honeypots: Sequence[Mapping[str, Any]] = (),
-                wait_params: Mapping[str, Any] | None = None) -> LabelingResult:
-    """The whole labeling step of a pipeline datum, safe to run again and again.
-
-    First run: create the project and pool, upload tasks and honeypots, open the pool and
-    raise ``WaitFor(pool_complete)`` (the datum waits without a worker). The run after the
-    wake: the answers and bans, and the pool closed. ``wait_params`` go into the WaitFor
-    (e.g. ``{"toloka_secret": "toloka-prod"}``; never the token).
-    """
-    from crowdline.pipelines import WaitFor
-
-    project_id = backend.ensure_project(project)
-    pool_id = backend.ensure_pool(project_id, pool)
-    backend.upload_tasks(pool_id, tasks, honeypots)
-    if not backend.is_pool_complete(pool_id):
-        backend.open_pool(pool_id)
-        raise WaitFor(f"{__name__}:pool_complete", pool_id=pool_id, **dict(wait_params or {}))
-    result = LabelingResult(pool_id=pool_id,
-                            answers=backend.answers_frame(pool_id, include_banned=False),
-                            bans=backend.bans(pool_id))
-    backend.close_pool(pool_id)  # a pool that completed closed itself: then a no-op
-    return result
-
-
 def pool_complete(workspace: Any, params: Mapping[str, Any]) -> bool:
-    """Wake condition for a pipeline's waiting datum: is the Toloka pool done?
+    """Wake condition for a datum waiting on a Toloka pool (``backend`` defaults to toloka)."""
+    from crowdline.crowd import backends
 
-    ``WaitFor("crowdline.crowd.toloka_backend:pool_complete", pool_id=...)``; the URL and
-    token come from the params, the pipelines' secret ``toloka``, or the environment.
-    """
-    if "pool_id" not in params:
-        raise InvalidInput("pool_complete needs params['pool_id']")
-    backend = TolokaBackend.from_config(workspace, params)
-    return backend.is_pool_complete(str(params["pool_id"]))
+    return backends.pool_complete(workspace, {"backend": "toloka", **dict(params)})

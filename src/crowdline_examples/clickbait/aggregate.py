@@ -48,7 +48,9 @@ def aggregate_folder(batch_dir: Path) -> pd.DataFrame:
     result["confidence"] = result["model_confidence"].astype(float)
     result["labeled_by"] = "model"
     result["judgments"] = 0
-    result["pool_id"] = pool_id or ""
+    # a remote crowd's pool id says where it lives ("toloka:12"): it is not a local pool
+    result["pool_id"] = (f"{pool['backend']}:{pool_id}" if pool.get("backend") == "toloka"
+                         else pool_id) if pool_id else ""
     if answers.empty:
         return result[COLUMNS]
 

@@ -1,8 +1,10 @@
-"""Who labels a pool: the simulated crowd (demo, benchmarks) or people in the web UI.
+"""Who labels a pool: `config/crowd.json` names the back-end (`backend`).
 
-`config/crowd.json` says which (`backend`): "simulated" runs the configured synthetic
-annotators on the pool right away, in process; "builtin" does nothing here — people label in
-the web UI (`crowdline serve`) and the label step waits for them.
+"simulated" runs the configured synthetic annotators on the pool as soon as it opens, in
+process; "builtin" is people in the web UI (`crowdline serve`), and the label step waits for
+them; "toloka" sends the pool to Toloka (or another crowdline server standing in for it) with
+the URL and token of the pipelines' secret `toloka` (`crowdline secret create toloka
+url=... token=-`). All three implement `crowdline.crowd.backends.LabelingBackend`.
 
 The simulated annotators keep their identity across pools (found by name), so a ban at
 project scope follows them from batch to batch, and their answers are seeded per pool so a
@@ -17,6 +19,7 @@ import warnings
 from typing import Any
 
 from crowdline.crowd import Crowd
+from crowdline.crowd.backends import BuiltinBackend, LabelingBackend, backend_for
 from crowdline.crowd.simulate import (
     InProcessRunner,
     SimulatedClock,
@@ -28,7 +31,7 @@ from crowdline.errors import InvalidInput
 from crowdline.workspace import Workspace
 from crowdline_examples.clickbait.flow import simulation_truth
 
-BACKENDS = ("simulated", "builtin")
+BACKENDS = ("simulated", "builtin", "toloka")
 NAME_PREFIX = "sim-"
 
 
@@ -41,10 +44,29 @@ def crowd_config(workspace: Workspace) -> dict[str, Any]:
     return config
 
 
-def run_crowd_backend(workspace: Workspace, pool_id: str) -> None:
-    config = crowd_config(workspace)
+def make_backend(workspace: Workspace, config: dict[str, Any]) -> LabelingBackend:
+    """The labeling back-end `crowd.json` names."""
     if config["backend"] == "simulated":
-        simulate_pool(workspace, pool_id, config)
+        return SimulatedBackend(workspace, config)
+    return backend_for(workspace, {**config.get("params", {}), "backend": config["backend"]})
+
+
+class SimulatedBackend(BuiltinBackend):
+    """The built-in crowd, with the configured synthetic annotators working a pool as soon
+    as it opens (so the label step never has to wait)."""
+
+    name = "simulated"
+
+    def __init__(self, workspace: Workspace, config: dict[str, Any]) -> None:
+        super().__init__(workspace.crowd)
+        self.workspace, self.config = workspace, config
+
+    def open_pool(self, pool_id: str) -> None:
+        super().open_pool(pool_id)
+        simulate_pool(self.workspace, pool_id, self.config)
+
+    def wait_params(self) -> dict[str, Any]:
+        return {"backend": "builtin"}  # what is left to wait for is the built-in pool
 
 
 def _profile(spec: dict[str, Any], *, in_training: bool) -> WorkerProfile:

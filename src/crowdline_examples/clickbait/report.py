@@ -111,7 +111,8 @@ def lineage_of_one_label(workspace: Workspace, labels: pd.DataFrame) -> dict[str
     answers = _csv(workspace, "label", label_ref, f"/{batch}/answers.csv")
     task_id = tasks.loc[tasks["id"] == row["id"], "task_id"].iloc[0]
     workers = {w.id: w.name for w in crowd.list_workers()}
-    stats = crowd.pool_stats(row["pool_id"]) if row.get("pool_id") else {}
+    # a pool of the built-in crowd has a numeric id; a remote one ("toloka:12") is not ours
+    stats = crowd.pool_stats(row["pool_id"]) if str(row.get("pool_id", "")).isdigit() else {}
     golden = stats.get("golden_accuracy", {}) if isinstance(stats, dict) else {}
     judgments = [
         {"worker": workers.get(a["worker"], a["worker"]), "answer": a["label"],
@@ -152,7 +153,8 @@ def row_lineage(workspace: Workspace, root: Any, row_id: str) -> dict[str, Any]:
     pool = json.loads(workspace.store.get_file("label", tasks.commit, f"{folder}/pool.json"))
     crowd = workspace.crowd
     workers = {w.id: w.name for w in crowd.list_workers()}
-    stats = crowd.pool_stats(pool["pool_id"]) if pool.get("pool_id") else {}
+    local = pool.get("pool_id") and pool.get("backend", "builtin") != "toloka"
+    stats = crowd.pool_stats(pool["pool_id"]) if local else {}
     golden = stats.get("golden_accuracy", {}) if isinstance(stats, dict) else {}
     details.update(pool=pool.get("pool_id"), task=tasks.row["task_id"], judgments=[
         {"worker": workers.get(a["worker"], a["worker"]), "answer": a["label"],

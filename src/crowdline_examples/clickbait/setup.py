@@ -10,6 +10,7 @@ import csv
 import json
 from pathlib import Path
 
+from crowdline.crowd.backends import with_row_field
 from crowdline.pipelines import current_datum
 
 TRAINING_POOL_NAME = "clickbait training"
@@ -23,6 +24,7 @@ def set_up_project(inputs: dict[str, Path], output: Path) -> None:
     project = next(
         (p for p in crowd.list_projects() if p.public_name == project_config["public_name"]), None
     )
+    project_config = with_row_field(project_config)  # the label step's tasks carry row ids
     if project is None:
         project = crowd.create_project(project_config)
     else:
