@@ -106,3 +106,15 @@ def test_keys_beyond_32_bits_work_on_each_back_end(db_workspace: Workspace) -> N
         stats = httpx.get(f"{live.url}/api/crowdline/v1/pools/{pool.id}/stats",
                           headers=requester)
         assert stats.status_code == 200
+
+
+def test_every_crowd_key_column_is_64_bit_on_postgres(db_workspace: Workspace) -> None:
+    """A guard for new tables too: no crowd id column stays a 32-bit INTEGER on PostgreSQL."""
+    if db_workspace.engine.dialect.name != "postgresql":
+        pytest.skip("SQLite's INTEGER keys are 64-bit rowids")
+    with db_workspace.engine.connect() as conn:
+        narrow = conn.execute(sa.text(
+            "SELECT table_name, column_name FROM information_schema.columns "
+            "WHERE table_name LIKE 'crowd\\_%' AND data_type = 'integer' "
+            "AND (column_name = 'id' OR column_name LIKE '%\\_id')")).all()
+    assert narrow == []

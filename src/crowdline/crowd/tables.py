@@ -168,11 +168,11 @@ qc_actions = sa.Table(
 # A self-hosted CAPTCHA (attention check) shown with a suite at the pool's captcha_frequency.
 captchas = sa.Table(
     "crowd_captchas", metadata,
-    sa.Column("id", sa.Integer, primary_key=True, autoincrement=True),
-    sa.Column("assignment_id", sa.Integer, sa.ForeignKey("crowd_assignments.id"),
+    sa.Column("id", ID, primary_key=True, autoincrement=True),
+    sa.Column("assignment_id", ID, sa.ForeignKey("crowd_assignments.id"),
               nullable=False, unique=True),
-    sa.Column("pool_id", sa.Integer, nullable=False),
-    sa.Column("worker_id", sa.Integer, nullable=False),
+    sa.Column("pool_id", ID, nullable=False),
+    sa.Column("worker_id", ID, nullable=False),
     sa.Column("question", sa.String(200), nullable=False),
     sa.Column("answer_hash", sa.String(64), nullable=False),
     sa.Column("passed", sa.Boolean, nullable=True),
