@@ -5,7 +5,11 @@ A crowdline server (uvicorn, one process, SQLite) gets a pool of N tasks through
 through the crowd facade), and the client then pages the tasks and assignments, downloads the
 assignments TSV and runs a DAWID_SKENE aggregation on the server. Each step is timed.
 
-    python bench/toloka_api.py [--tasks 2000]
+    python bench/toloka_api.py [--tasks 2000] [--page-pool-tasks 1000000]
+
+Then the cost of one search page: ``find_tasks`` / ``find_assignments`` pages (50 items, the
+first page and one deep inside, as toloka-kit pages with ``id_gt``) in a pool of 100 tasks and
+in a pool of ``--page-pool-tasks`` (1,000,000) tasks; median of 15 requests each.
 
 Writes bench/results/toloka_api.json.
 """
@@ -15,6 +19,7 @@ from __future__ import annotations
 import argparse
 import json
 import platform
+import statistics
 import tempfile
 import threading
 import time
@@ -52,9 +57,41 @@ def timed(figures: dict[str, Any], name: str, count: int, fn: Any) -> Any:
     return result
 
 
+def page_costs(client: Any, crowd: Any, project_id: str, big: int) -> dict[str, Any]:
+    """Median seconds of one 50-item page of tasks in a 100-task and a ``big``-task pool."""
+    toloka = import_toloka()
+    result: dict[str, Any] = {}
+    for size in (100, big):
+        pool = client.create_pool(toloka.Pool(
+            project_id=project_id, private_name=f"pages {size}", may_contain_adult_content=False,
+            reward_per_assignment=0.01, assignment_max_duration_seconds=600,
+            defaults=toloka.Pool.Defaults(default_overlap_for_new_tasks=1)))
+        start = time.perf_counter()
+        for offset in range(0, size, 50_000):
+            crowd.create_tasks([{"pool_id": pool.id, "input_values": {"text": f"t{i}"}}
+                                for i in range(offset, min(size, offset + 50_000))],
+                               report_items=False)
+        print(f"pool of {size} tasks made in {time.perf_counter() - start:.1f} s")
+        middle = str(int(crowd.list_tasks(pool.id, limit=1)[0].id) + size // 4)
+        figures: dict[str, Any] = {}
+        for name, extra in (("first page", {}), ("page deep inside", {"id_gt": middle})):
+            seconds = []
+            for _ in range(15):
+                begun = time.perf_counter()
+                page = client.find_tasks(pool_id=pool.id, sort=["id"], limit=50, **extra)
+                seconds.append(time.perf_counter() - begun)
+                assert len(page.items) == 50, len(page.items)
+            figures[name] = {"median_ms": round(1000 * statistics.median(seconds), 2),
+                             "min_ms": round(1000 * min(seconds), 2)}
+            print(f"  {size:>9} tasks, {name:16s} {figures[name]['median_ms']:8.2f} ms")
+        result[f"{size} tasks"] = figures
+    return result
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--tasks", type=int, default=2000)
+    parser.add_argument("--page-pool-tasks", type=int, default=1_000_000)
     args = parser.parse_args()
     toloka = import_toloka()
     figures: dict[str, Any] = {}
@@ -117,6 +154,8 @@ def main() -> None:
 
         solutions = timed(figures, "aggregate DAWID_SKENE + read", args.tasks, aggregate)
         assert len(solutions) == args.tasks
+        figures["list page (find_tasks, limit 50)"] = page_costs(
+            client, crowd, project.id, args.page_pool_tasks)
         server.should_exit = True
         thread.join(timeout=10)
         workspace.close()
@@ -125,7 +164,9 @@ def main() -> None:
         "benchmark": "toloka_api", "tasks": args.tasks, "database": "sqlite",
         "python": platform.python_version(), "machine": platform.machine(),
         "note": "wall-clock on a shared 2-core machine; aggregation includes "
-                "wait_operation's 0.5 s first poll and 1 s poll interval",
+                "wait_operation's 0.5 s first poll and 1 s poll interval; a list page is "
+                "filtered, sorted and paged in SQL (index on pool, id as text)",
+        "page_pool_tasks": args.page_pool_tasks,
         "figures": figures,
     }, indent=2) + "\n")
     print(f"wrote {RESULTS}")

@@ -400,10 +400,10 @@ def test_errors_come_back_in_tolokas_shape(toloka_server: Any) -> None:
     with pytest.raises(toloka_errors.DoesNotExistApiError) as lacking:
         list(client.get_attachments(pool_id="1"))
     assert "GET /api/v1/attachments" in lacking.value.message
-    response = httpx.patch(f"{toloka_server.url}/api/v1/tasks/1", json={"overlap": 2},
+    response = httpx.patch(f"{toloka_server.url}/api/v1/tasks/1/reviews", json={},
                            headers={"Authorization": f"OAuth {toloka_server.token}"})
     assert response.status_code == 404
-    assert "PATCH /api/v1/tasks/1" in response.json()["message"]
+    assert "PATCH /api/v1/tasks/1/reviews" in response.json()["message"]
 
 
 def test_create_task_single_and_idempotent_async(toloka_server: Any) -> None:

@@ -51,6 +51,7 @@ from crowdline.crowd.models import (
     WorkerSkill,
     now,
 )
+from crowdline.crowd.outreach import OutreachMixin
 from crowdline.crowd.search import Search
 from crowdline.crowd.transactions import key, read, write, write_async
 from crowdline.crowd.uploads import UploadLimits
@@ -77,7 +78,7 @@ __all__ = [
 ]
 
 
-class Crowd:
+class Crowd(OutreachMixin):
     """Facade over the crowd tables: every public operation of the labeling service."""
 
     def __init__(self, engine: sa.Engine, store: Any = None, *,
@@ -104,6 +105,10 @@ class Crowd:
 
     def list_projects(self, status: str | None = None) -> list[Project]:
         return read(self.engine, lambda c: projects.list_projects(c, status))
+
+    def archive_project(self, project_id: str) -> Project:
+        """ACTIVE -> ARCHIVED; refused while one of its pools is open."""
+        return write(self.engine, lambda c: projects.archive_project(c, project_id))
 
     def update_project(self, project_id: str, config: dict[str, Any]) -> Project:
         return write(self.engine, lambda c: projects.update_project(
@@ -222,6 +227,11 @@ class Crowd:
     def count_tasks(self, pool_id: str) -> int:
         """All tasks of a pool (real, control and training)."""
         return read(self.engine, lambda c: tasks_module.count_tasks(c, pool_id))
+
+    def patch_task(self, task_id: str, patch: dict[str, Any]) -> Task:
+        """Toloka's ``PATCH /tasks/{id}``: overlap, infinite_overlap, known_solutions,
+        message_on_unknown_solution."""
+        return write(self.engine, lambda c: tasks_module.patch_task(c, task_id, patch))
 
     def set_task_overlap(self, task_id: str, overlap: int | None = None,
                          infinite_overlap: bool | None = None) -> Task:

@@ -16,7 +16,7 @@ from typing import Any
 
 import sqlalchemy as sa
 
-from crowdline.crowd import captcha, quality, training
+from crowdline.crowd import captcha, quality, training, webhooks
 from crowdline.crowd import tables as t
 from crowdline.crowd.facts import FactsCache, Pooled, WorkerFacts, touch_worker
 from crowdline.crowd.filters import filter_matches, worker_facts
@@ -247,6 +247,7 @@ def request_assignment(conn: sa.Connection, worker_key: int, pool_id: str | None
         for i, (k, kind, _) in enumerate(suite):
             answers[f"t{i}"], answers[f"k{i}"] = k, kind
         d.run(_insert_answers_sql(len(suite)), answers)
+        webhooks.record(conn, pool_key, ["ASSIGNMENT_CREATED"], when, int(assignment_key))
         view = _view(pooled, assignment_key, expires_at, [(k, v) for k, _, v in suite])
         view.captcha = captcha.maybe_attach(conn, pool, worker_key, assignment_key, when)
         return view
@@ -342,6 +343,7 @@ def submit(conn: sa.Connection, worker_key: int, assignment_id: str,
         touch_worker(conn, worker_key)  # training progress is a cached fact
     submit_suite(d, row, status, when, solutions=[{"output_values": o} for o in outputs],
                  idempotency_key=idempotency_key, submit_result=result.to_dict())
+    webhooks.on_assignment(conn, int(row.pool_id), int(row.id), "ACTIVE", status, when)
     if pool.quality_control.get("captcha_frequency"):
         captcha.record(conn, int(row.id), captcha_answer)
     ctx = _context(conn, pool, project, when)

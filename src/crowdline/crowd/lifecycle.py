@@ -14,6 +14,7 @@ from typing import Any
 import sqlalchemy as sa
 
 from crowdline.crowd import tables as t
+from crowdline.crowd import webhooks
 from crowdline.database.driver import Driver
 from crowdline.errors import AssignmentNotActive, Conflict, PoolClosed
 
@@ -57,6 +58,8 @@ def set_pool_status(conn: sa.Connection, pool_key: int, new_status: str,
     elif row.status == "OPEN":
         values["last_stopped"] = when
     conn.execute(t.pools.update().where(t.pools.c.id == pool_key).values(**values))
+    if new_status == "CLOSED":
+        webhooks.record(conn, pool_key, ["POOL_CLOSED"], when)
     return True
 
 
@@ -89,6 +92,7 @@ def set_assignment_status(conn: sa.Connection, row: Any, new_status: str, when: 
                                   hint="fetch it again and retry")
     if new_status in ("SKIPPED", "EXPIRED"):
         release_tasks(conn, row.id)
+    webhooks.on_assignment(conn, int(row.pool_id), int(row.id), row.status, new_status, when)
 
 
 # -- undo (crowd/amend.py): a just-submitted suite goes back to ACTIVE -------------------------

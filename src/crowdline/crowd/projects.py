@@ -22,7 +22,7 @@ from crowdline.crowd.configs import check_project
 from crowdline.crowd.models import Project, now, utc
 from crowdline.crowd.transactions import key, missing
 from crowdline.crowd.views import view_labels
-from crowdline.errors import InvalidInput, ProjectNotFound
+from crowdline.errors import Conflict, InvalidInput, ProjectNotFound
 
 READ_ONLY = {"id", "created", "status", "owner"}
 STATUSES = ("ACTIVE", "ARCHIVED")
@@ -136,3 +136,14 @@ def set_project_status(conn: sa.Connection, project_id: str, status: str) -> Pro
     conn.execute(t.projects.update().where(t.projects.c.id == int(project.id)).values(
         status=status))
     return get_project(conn, project_id)
+
+
+def archive_project(conn: sa.Connection, project_id: str) -> Project:
+    """Archive a project whose pools are all closed (Toloka refuses while one is open)."""
+    project = get_project(conn, project_id)
+    open_pool = conn.execute(sa.select(t.pools.c.id).where(
+        t.pools.c.project_id == int(project.id), t.pools.c.status == "OPEN").limit(1)).first()
+    if open_pool is not None:
+        raise Conflict(f"project {project.id} has an open pool ({open_pool.id})",
+                       hint="close its pools first")
+    return set_project_status(conn, project_id, "ARCHIVED")

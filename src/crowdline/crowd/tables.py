@@ -184,3 +184,68 @@ captchas = sa.Table(
 sa.Index("ix_crowd_tasks_pool_idtext", tasks.c.pool_id, sa.cast(tasks.c.id, sa.Text))
 sa.Index("ix_crowd_assignments_pool_idtext", assignments.c.pool_id,
          sa.cast(assignments.c.id, sa.Text))
+
+# Toloka's webhook subscriptions, and the outbox / delivery log of their events.
+webhook_subscriptions = sa.Table(
+    "crowd_webhook_subscriptions", metadata,
+    sa.Column("id", sa.Integer, primary_key=True, autoincrement=True),
+    sa.Column("webhook_url", sa.String(2000), nullable=False),
+    sa.Column("event_type", sa.String(40), nullable=False),
+    sa.Column("pool_id", sa.Integer, nullable=False),
+    sa.Column("secret_key", sa.String(500), nullable=True),
+    sa.Column("created", TZ, nullable=False),
+    sa.Index("ix_crowd_webhook_subscriptions_pool", "pool_id", "event_type"),
+)
+
+webhook_deliveries = sa.Table(
+    "crowd_webhook_deliveries", metadata,
+    sa.Column("id", sa.Integer, primary_key=True, autoincrement=True),
+    sa.Column("subscription_id", sa.Integer, nullable=False),
+    sa.Column("event_type", sa.String(40), nullable=False),
+    sa.Column("pool_id", sa.Integer, nullable=False),
+    sa.Column("assignment_id", sa.Integer, nullable=True),
+    sa.Column("event_time", TZ, nullable=False),
+    sa.Column("status", sa.String(16), nullable=False),  # PENDING SENDING DELIVERED FAILED
+    sa.Column("attempts", sa.Integer, nullable=False),
+    sa.Column("next_attempt", TZ, nullable=False),
+    sa.Column("delivered", TZ, nullable=True),
+    sa.Column("log", sa.JSON, nullable=False),
+    sa.Index("ix_crowd_webhook_deliveries_due", "status", "next_attempt"),
+    sa.Index("ix_crowd_webhook_deliveries_pool", "pool_id", "id"),
+)
+
+# Bonuses (recorded only: crowdline pays nobody) and message threads to workers.
+user_bonuses = sa.Table(
+    "crowd_user_bonuses", metadata,
+    sa.Column("id", sa.Integer, primary_key=True, autoincrement=True),
+    sa.Column("worker_id", sa.Integer, nullable=False),
+    sa.Column("amount", sa.Numeric(12, 2), nullable=False),
+    sa.Column("assignment_id", sa.Integer, nullable=True),
+    sa.Column("public_title", sa.JSON, nullable=True),
+    sa.Column("public_message", sa.JSON, nullable=True),
+    sa.Column("private_comment", sa.Text, nullable=True),
+    sa.Column("without_message", sa.Boolean, nullable=False),
+    sa.Column("created", TZ, nullable=False),
+    sa.Index("ix_crowd_user_bonuses_worker", "worker_id"),
+)
+
+message_threads = sa.Table(
+    "crowd_message_threads", metadata,
+    sa.Column("id", sa.Integer, primary_key=True, autoincrement=True),
+    sa.Column("topic", sa.JSON, nullable=False),
+    sa.Column("answerable", sa.Boolean, nullable=False),
+    sa.Column("folders", sa.JSON, nullable=False),
+    sa.Column("created", TZ, nullable=False),
+)
+
+messages = sa.Table(
+    "crowd_messages", metadata,
+    sa.Column("id", sa.Integer, primary_key=True, autoincrement=True),
+    sa.Column("thread_id", sa.Integer, nullable=False),
+    sa.Column("worker_id", sa.Integer, nullable=False),  # the worker the thread is with
+    sa.Column("from_requester", sa.Boolean, nullable=False),
+    sa.Column("text", sa.JSON, nullable=False),
+    sa.Column("created", TZ, nullable=False),
+    sa.Index("ix_crowd_messages_worker", "worker_id", "id"),
+    sa.Index("ix_crowd_messages_thread", "thread_id", "id"),
+)

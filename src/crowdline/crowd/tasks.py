@@ -279,3 +279,41 @@ def set_task_overlap(conn: sa.Connection, task_id: str, overlap: int | None = No
     conn.execute(t.tasks.update().where(c.id == int(task.id)).values(
         overlap=new, available=sa.true() if new is None else c.issued < new))
     return get_task(conn, task_id)
+
+
+PATCH_FIELDS = {"overlap", "infinite_overlap", "known_solutions",
+                "message_on_unknown_solution", "baseline_solutions"}
+
+
+def patch_task(conn: sa.Connection, task_id: str, patch: Any) -> Task:
+    """Toloka's task patch: overlap / infinite_overlap, and a control or training task's
+    known solutions and hint. A real task cannot become a control task here (its kind is
+    fixed when it is created)."""
+    if not isinstance(patch, dict):
+        raise InvalidInput("a task patch must be an object")
+    unknown = sorted(set(patch) - PATCH_FIELDS)
+    if unknown or patch.get("baseline_solutions"):
+        raise InvalidInput(f"task patch field(s) {', '.join(unknown or ['baseline_solutions'])}"
+                           " are not supported", hint=f"patch {', '.join(sorted(PATCH_FIELDS))}")
+    task = get_task(conn, task_id)
+    if patch.get("overlap") is not None or patch.get("infinite_overlap"):
+        task = set_task_overlap(conn, task_id, patch.get("overlap"),
+                                patch.get("infinite_overlap"))
+    values: dict[str, Any] = {}
+    if patch.get("known_solutions") is not None:
+        if not task.known_solutions:
+            raise InvalidInput(f"task {task.id} is a real task; it has no known solutions",
+                               hint="upload control tasks with known_solutions")
+        project = get_project(conn, get_pool(conn, task.pool_id).project_id)
+        solutions = patch["known_solutions"]
+        if not isinstance(solutions, list) or not solutions:
+            raise InvalidInput("known_solutions must be a non-empty list")
+        values["known_solutions"] = [
+            {"output_values": check_output(project, (s or {}).get("output_values"),
+                                           f"known_solutions[{i}].output_values")}
+            for i, s in enumerate(solutions)]
+    if patch.get("message_on_unknown_solution") is not None:
+        values["message_on_unknown_solution"] = str(patch["message_on_unknown_solution"])
+    if values:
+        conn.execute(t.tasks.update().where(t.tasks.c.id == int(task.id)).values(**values))
+    return get_task(conn, task_id)

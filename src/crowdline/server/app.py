@@ -81,6 +81,10 @@ def _include_toloka_api(app: FastAPI) -> None:
     from crowdline.server.toloka import STAGING_PREFIX, not_implemented, staging_router
 
     app.include_router(staging_router, prefix=STAGING_PREFIX)
+    from crowdline.server.toloka.outreach import ensure_deliverer
+
+    if app.state.workspace.crowd.find_webhook_subscriptions():
+        ensure_deliverer(app)  # events of subscriptions made before this server started
     # Last: any other path under /api/ answers Toloka's error body naming route and method.
     app.add_api_route("/api/{path:path}", not_implemented, include_in_schema=False,
                       methods=["GET", "POST", "PUT", "PATCH", "DELETE"])

@@ -72,6 +72,11 @@ class InviteRequest(BaseModel):
                           '{"languages": ["EN"], "country": "GB", "adult_allowed": true}')
 
 
+class ReplyRequest(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    text: dict[str, str] = Field(..., description='{"EN": "your reply"}')
+
+
 class ProfileRequest(BaseModel):
     model_config = ConfigDict(extra="forbid")
     profile: dict[str, Any] = Field(..., description="languages, country, adult_allowed...")

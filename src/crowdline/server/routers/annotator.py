@@ -11,6 +11,7 @@ from crowdline.server.schemas import (
     AssignmentStatusPublic,
     NextSuiteRequest,
     ProfileRequest,
+    ReplyRequest,
     SubmitRequest,
     SubmitResultPublic,
 )
@@ -64,3 +65,15 @@ def get_profile(worker: WorkerDep, crowd: CrowdDep) -> dict[str, object]:
 @router.put("/profile", summary="Set one's profile (languages, country...) once")
 def set_profile(body: ProfileRequest, worker: WorkerDep, crowd: CrowdDep) -> dict[str, object]:
     return crowd.set_worker_profile(worker.id, body.profile, once=True).to_dict()
+
+
+@router.get("/messages", summary="The annotator's inbox: messages and bonus notes")
+def messages(worker: WorkerDep, crowd: CrowdDep) -> list[dict[str, object]]:
+    return crowd.worker_messages(worker.id)
+
+
+@router.post("/messages/{thread_id}/reply", summary="Reply to an answerable message thread")
+def reply(thread_id: str, body: ReplyRequest, worker: WorkerDep,
+          crowd: CrowdDep) -> dict[str, object]:
+    crowd.reply_to_thread(thread_id, body.text, worker_id=worker.id)
+    return {"thread_id": thread_id, "status": "SENT"}

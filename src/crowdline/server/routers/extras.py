@@ -92,3 +92,9 @@ def qc_actions(pool_id: str, requester: RequesterDep, crowd: CrowdDep,
 def export_pool(pool_id: str, body: ExportRequest, requester: RequesterDep,
                 crowd: CrowdDep) -> dict[str, Any]:
     return jsonable_encoder(crowd.export_pool(pool_id, body.repo, body.branch))
+
+
+@router.get("/webhook-deliveries", summary="The webhook delivery log (newest first)")
+def webhook_deliveries(requester: RequesterDep, crowd: CrowdDep,
+                       pool_id: str | None = None) -> list[dict[str, Any]]:
+    return crowd.webhook_deliveries(pool_id)

@@ -19,6 +19,7 @@ from crowdline.server.toloka import (
     analytics,
     assignments,
     operations,
+    outreach,
     pools,
     projects,
     requester,
@@ -39,7 +40,7 @@ STAGING_PREFIX = "/api/staging"
 router = APIRouter(route_class=TolokaRoute, dependencies=[Depends(require_requester)],
                    tags=["toloka"])
 for _module in (requester, projects, pools, trainings, tasks, assignments, restrictions,
-                skills, aggregation, operations):
+                skills, aggregation, operations, outreach):
     router.include_router(_module.router)
 
 

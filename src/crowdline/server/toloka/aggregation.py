@@ -26,7 +26,7 @@ from crowdline.server.toloka.routing import (
     operations_of,
     search,
 )
-from crowdline.server.toloka.schemas import AggregateByPoolIn
+from crowdline.server.toloka.schemas import AggregateByPoolIn, AggregateByTaskIn
 from crowdline.server.toloka.tasks import LARGE_PAGE
 
 router = APIRouter(route_class=TolokaRoute)
@@ -141,6 +141,30 @@ async def aggregate_by_pool(request: Request) -> JSONResponse:
     holder["id"] = op.id
     operation_executor(request).submit(operations.execute, op.id, work)
     return JSONResponse(op.to_dict(), status_code=202)
+
+
+@router.post("/aggregated-solutions/aggregate-by-task")
+async def aggregate_by_task(request: Request) -> dict[str, Any]:
+    """One task's skill-weighted answer, at once (Toloka answers this one synchronously)."""
+    body = AggregateByTaskIn.model_validate(await json_body(request) or {})
+    if len(body.fields) != 1:
+        raise Unsupported("aggregating several output fields at once is not supported",
+                          hint="aggregate one field per call")
+    crowd = crowd_of(request)
+    field = body.fields[0].name
+    classes = _output_classes(crowd, body.pool_id, field)
+    task = crowd.get_task(body.task_id)
+    if task.pool_id != body.pool_id:
+        raise InvalidInput(f"task {body.task_id} is not in pool {body.pool_id}")
+    answers = pool_answers(crowd, body.pool_id, field)
+    answers = answers[answers["task"] == str(body.task_id)]
+    if answers.empty:
+        raise Conflict(f"task {body.task_id} has no answers yet",
+                       hint="aggregate it once annotators answered it")
+    (_, label, confidence), = weighted_dynamic_overlap(
+        crowd, answers, str(body.answer_weight_skill_id), classes)
+    return {"pool_id": body.pool_id, "task_id": str(body.task_id), "confidence": confidence,
+            "output_values": {field: label}}
 
 
 @router.get("/aggregated-solutions/{operation_id}")

@@ -19,6 +19,7 @@ from crowdline.server.toloka.routing import (
     toloka_json,
     without,
 )
+from crowdline.server.toloka.schemas import PoolPatchIn
 
 router = APIRouter(route_class=TolokaRoute)
 
@@ -82,6 +83,16 @@ def get_pool(pool_id: str, request: Request) -> dict[str, Any]:
 async def update_pool(pool_id: str, request: Request) -> dict[str, Any]:
     config = pool_config(await json_body(request))
     return toloka_json(crowd_of(request).update_pool(pool_id, config))
+
+
+@router.patch("/pools/{pool_id}")
+async def patch_pool(pool_id: str, request: Request) -> dict[str, Any]:
+    """Toloka's pool patch: the priority."""
+    patch = PoolPatchIn.model_validate(await json_body(request) or {})
+    crowd = crowd_of(request)
+    config = pool_config(toloka_json(crowd.get_pool(pool_id)))
+    config["priority"] = patch.priority
+    return pool_json(crowd, crowd.update_pool(pool_id, config))
 
 
 def _pool_operation(request: Request, pool_id: str, kind: str, skip_if: tuple[str, ...]) \

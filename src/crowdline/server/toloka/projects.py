@@ -5,13 +5,16 @@ from __future__ import annotations
 from typing import Any
 
 from fastapi import APIRouter, Request
+from fastapi.responses import JSONResponse
 
+from crowdline.crowd.operations import WorkResult
 from crowdline.errors import InvalidInput, Unsupported
 from crowdline.server.toloka.routing import (
     ID_AND_CREATED,
     TolokaRoute,
     crowd_of,
     json_body,
+    operations_of,
     search,
     toloka_json,
     without,
@@ -61,3 +64,14 @@ def get_project(project_id: str, request: Request) -> dict[str, Any]:
 async def update_project(project_id: str, request: Request) -> dict[str, Any]:
     config = project_config(await json_body(request))
     return project_json(crowd_of(request).update_project(project_id, config))
+
+
+@router.post("/projects/{project_id}/archive", status_code=202)
+def archive_project(project_id: str, request: Request) -> JSONResponse:
+    """A PROJECT.ARCHIVE operation (refused while a pool of the project is open)."""
+    crowd = crowd_of(request)
+    crowd.get_project(project_id)
+    crowd.archive_project(project_id)
+    op = operations_of(request).run("PROJECT.ARCHIVE", {"project_id": project_id},
+                                    lambda: WorkResult())
+    return JSONResponse(op.to_dict(), status_code=202)

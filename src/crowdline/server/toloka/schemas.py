@@ -88,3 +88,15 @@ class AggregateByPoolIn(Strict):
     pool_id: str
     answer_weight_skill_id: str | None = None
     fields: list[AggregationField] = Field(min_length=1)
+
+
+class AggregateByTaskIn(Strict):
+    type: Literal["WEIGHTED_DYNAMIC_OVERLAP"]
+    pool_id: str
+    task_id: str
+    answer_weight_skill_id: str
+    fields: list[AggregationField] = Field(min_length=1)
+
+
+class PoolPatchIn(Strict):
+    priority: int = Field(ge=-100, le=100)

@@ -172,6 +172,11 @@ def get_task(task_id: str, request: Request) -> dict[str, Any]:
     return toloka_json(crowd_of(request).get_task(task_id))
 
 
+@router.patch("/tasks/{task_id}")
+async def patch_task(task_id: str, request: Request) -> dict[str, Any]:
+    return toloka_json(crowd_of(request).patch_task(task_id, await json_body(request) or {}))
+
+
 @router.patch("/tasks/{task_id}/set-overlap-or-min")
 async def set_overlap_or_min(task_id: str, request: Request) -> dict[str, Any]:
     patch = OverlapPatch.model_validate(await json_body(request) or {})
