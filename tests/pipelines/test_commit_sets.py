@@ -183,3 +183,25 @@ def test_commit_sets_on_postgres(tmp_path: Path, postgres_server: object) -> Non
         assert ws.pipelines.inspect_commit_set(second).state == "success"
     finally:
         ws.close()
+
+
+def test_output_branch_exists_from_creation_and_a_union_starts_from_inputs_with_data(
+        workspace: Workspace) -> None:
+    ws = workspace
+    ws.store.create_repo("seed")
+    ws.store.create_repo("batches")  # no commit yet
+    put(ws, "seed", {"/s.txt": "seed"})
+    ws.pipelines.create_pipeline({
+        "pipeline": {"name": "merged"},
+        "input": {"union": [{"pfs": {"repo": "seed", "glob": "/*", "name": "in"}},
+                            {"pfs": {"repo": "batches", "glob": "/*", "name": "in"}}]},
+        "transform": {"python": "pipelines_testkit:upper"}})
+    assert [b.name for b in ws.store.list_branches("merged")] == ["master"]
+    assert ws.store.branch_head("merged", "master") is None
+    assert not ws.pipelines.run().jobs_failed
+    assert contents(ws, "merged") == {"/s.txt.up": "SEED"}
+    batch = put(ws, "batches", {"/b.txt": "batch"})
+    ws.pipelines.run()
+    assert contents(ws, "merged") == {"/s.txt.up": "SEED", "/b.txt.up": "BATCH"}
+    (job,) = ws.pipelines.list_jobs(commit_set=batch)
+    assert job.datums == {"success": 1, "skipped": 1}  # planned from the diff

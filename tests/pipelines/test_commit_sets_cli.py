@@ -60,7 +60,8 @@ def test_commit_set_verbs(cli, tmp_path: Path) -> None:  # type: ignore[no-untyp
 
     out = cli("put", "file", "raw@master:/bad.txt", "-f", str(tmp_path / "bad.txt"))
     bad_set = out.split()[-1]
-    cli("run", code=10)
+    out = cli("run", code=10)
+    assert "not run (an upstream job of their commit set failed" in out  # the count job
     cli("wait", "commit", bad_set, "--timeout", "5", code=10)  # a job failed
     jobs = {j["pipeline"]: j for j in json.loads(cli("job", "list", bad_set, "-o", "json"))}
     assert jobs["count"]["state"] == "unrunnable"

@@ -40,6 +40,10 @@ def run(
                     f"{warning['message']}", fg="yellow", err=True)
     for failure in report.failures:
         _print_failure(failure)
+    if report.jobs_unrunnable:  # their error names the upstream job that failed
+        typer.echo("not run (an upstream job of their commit set failed or was superseded): "
+                   + " ".join(j[:8] for j in report.jobs_unrunnable)
+                   + " (`crowdline job inspect JOB` says which)")
     if report.jobs_failed:
         typer.echo("failed job(s): " + " ".join(report.jobs_failed)
                    + " (full logs: `crowdline job logs JOB`)")

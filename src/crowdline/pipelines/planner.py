@@ -37,6 +37,7 @@ from crowdline.pipelines.spec import CombinedInput, InputNode, PfsInput, Pipelin
 from crowdline.pipelines.staging import Staging
 from crowdline.pipelines.states import DatumState, JobState, move_job
 from crowdline.pipelines.triggers import Readiness, Triggers
+from crowdline.store import FileChange
 
 INSERT_CHUNK = 2000
 
@@ -204,9 +205,14 @@ class Planner:
             old, new = before[key], now[key]
             if old == new:
                 continue
-            if not old or not new:
+            if not new:
                 return None
-            for change in self.store.diff(leaf.repo, new, old):
+            if old:
+                changes = self.store.diff(leaf.repo, new, old)
+            else:  # the branch had no commit then: all of it is new
+                changes = [FileChange(i.path, "added", None, i.size, None, i.hash)
+                           for i in self.store.walk_files(leaf.repo, new) if i.type == "file"]
+            for change in changes:
                 root = datum_root(leaf.glob, change.path)
                 if root is None:
                     continue
