@@ -111,11 +111,12 @@ def _register_model(ws: Workspace) -> None:
         return
     store = ws.store
     store.create_repo("dataset")
-    rows = "id,headline,label,labeled_by\n" + "".join(
-        f"{i},{h},{truth(h)},{'model' if i % 3 else 'human'}\n"
-        for i, h in enumerate(HEADLINES))
-    with store.commit("dataset", "master", message="labels") as writer:
-        writer.put_file("/parts/batch-1.csv", rows.encode())
+    for batch, every in enumerate((1, 2, 3), start=1):  # the model takes more each batch
+        rows = "id,headline,label,labeled_by\n" + "".join(
+            f"{batch}-{i},{h},{truth(h)},{'human' if i % (every + 1) == 0 else 'model'}\n"
+            for i, h in enumerate(HEADLINES))
+        with store.commit("dataset", "master", message=f"labels, batch {batch}") as writer:
+            writer.put_file(f"/parts/batch-{batch}.csv", rows.encode())
     head = store.inspect_commit("dataset", "master")
     model = TextClassifier().fit(HEADLINES, [truth(h) for h in HEADLINES])
     registry = ModelRegistry(store)
@@ -126,8 +127,9 @@ def _register_model(ws: Workspace) -> None:
     from crowdline.model.routing import RoutingDecision
 
     registry.record_decisions([  # the human-labeled rows were audited: one disagreement
-        RoutingDecision(str(i), "audit", truth(h) if i else LABELS[1 - LABELS.index(truth(h))],
-                        0.9, 2) for i, h in enumerate(HEADLINES) if i % 3 == 0])
+        RoutingDecision(f"1-{i}", "audit",
+                        truth(h) if i else LABELS[1 - LABELS.index(truth(h))], 0.9, 2)
+        for i, h in enumerate(HEADLINES) if i % 2 == 0])
 
 
 @contextmanager
@@ -179,8 +181,9 @@ def shoot(out: Path) -> list[Path]:
             page.wait_for_selector("#undo-form")
             snap("annotator-undo")
             page.goto(f"{url}/annotate/pools/{ids['training']}/work")
-            page.keyboard.press("2")
-            page.keyboard.press("1")
+            for text in page.locator("fieldset.task .input-value").all_inner_texts():
+                wrong = LABELS[1 - LABELS.index(truth(text.strip()))]
+                page.keyboard.press(str(LABELS.index(wrong) + 1))  # feedback needs a mistake
             page.keyboard.press("Enter")
             page.wait_for_selector("#training-feedback")
             snap("annotator-training-feedback")
@@ -206,7 +209,7 @@ def shoot(out: Path) -> list[Path]:
             page.goto(f"{url}/dashboard/workers/{ids['worker']}")
             snap("dashboard-worker")
             page.goto(f"{url}/dashboard/models")
-            snap("dashboard-model")
+            snap("dashboard-model", full=True)
             browser.close()
         ws.close()
     finally:

@@ -223,6 +223,9 @@ def test_model_panel_degrades_and_reads_the_registry(client: httpx.Client,
         writer.put_file("/parts/a.csv", b"id,headline,label,labeled_by\n"
                         b"1,you will not believe,clickbait,human\n"
                         b"2,rates rise,news,human\n3,cats,clickbait,model\n")
+    with store.commit("dataset", "master", message="more labels") as writer:
+        writer.put_file("/parts/b.csv", b"id,headline,label,labeled_by\n"
+                        b"4,dogs,news,model\n")
     head = store.inspect_commit("dataset", "master")
     model = TextClassifier().fit(["you will not believe", "rates rise", "cats", "dogs"],
                                  ["clickbait", "news", "clickbait", "news"])
@@ -243,8 +246,9 @@ def test_model_panel_degrades_and_reads_the_registry(client: httpx.Client,
     assert "91%" in page
     assert "88%" in page
     assert 'id="threshold">0.80' in page
-    assert "model 1 (33%)" in page
-    assert "human 2 (67%)" in page
+    assert 'id="labeled-by-history"' in page  # two dataset versions: a chart over time
+    assert "model 2 (50%)" in page
+    assert "human 2 (50%)" in page
 
 
 def test_every_dashboard_route_refuses_workers_and_strangers(client: httpx.Client,

@@ -7,6 +7,11 @@ from collections.abc import Sequence
 from typing import Any
 
 COLORS = ("#2f6fde", "#e07b39", "#1f8a4c", "#8e44ad", "#c0392b", "#16a085", "#7f8c8d")
+SOURCES = ("model", "human", "simulated")  # who labeled: always in this order and colour
+
+
+def source_order(name: str) -> tuple[int, str]:
+    return (SOURCES.index(name) if name in SOURCES else len(SOURCES), name)
 
 
 def label_bars(distribution: dict[str, int], *, width: int = 560) -> dict[str, Any]:
@@ -51,10 +56,39 @@ def stacked_share(parts: dict[str, int], *, width: int = 560) -> dict[str, Any]:
     """One horizontal bar split by share (e.g. labels made by the model vs by people)."""
     total = sum(parts.values())
     x, segments = 0.0, []
-    for i, (name, count) in enumerate(parts.items()):
+    for i, (name, count) in enumerate(sorted(parts.items(), key=lambda kv: source_order(kv[0]))):
         w = width * count / total if total else 0.0
         segments.append({"name": name, "count": count, "share": count / total if total else 0,
                          "x": round(x, 1), "width": round(w, 1),
                          "color": COLORS[i % len(COLORS)]})
         x += w
     return {"width": width, "segments": segments, "total": total}
+
+
+def stacked_columns(history: Sequence[dict[str, Any]], *, width: int = 560,
+                    height: int = 150) -> dict[str, Any]:
+    """Columns of shares (each column 100 %, split by part, e.g. model / human / simulated),
+    one per step of ``history`` ([{"commit", "parts": {name: count}}])."""
+    names: list[str] = []
+    for step in history:
+        names += [name for name in step["parts"] if name not in names]
+    names.sort(key=source_order)
+    pad_bottom, room = 18, height - 18 - 4
+    step_w = (width - 10) / max(1, len(history))
+    cols = []
+    for i, step in enumerate(history):
+        total = sum(step["parts"].values()) or 1
+        y = 4.0 + room
+        for j, name in enumerate(names):
+            count = step["parts"].get(name, 0)
+            h = room * count / total
+            y -= h
+            cols.append({"x": round(10 + i * step_w + 1, 1), "y": round(y, 1),
+                         "width": round(max(1.0, step_w - 3), 1), "height": round(h, 1),
+                         "color": COLORS[j % len(COLORS)],
+                         "title": f"{step['commit']}: {name} {count} ({count / total:.0%})"})
+    return {"width": width, "height": height, "rects": cols, "bottom": height - pad_bottom,
+            "legend": [{"name": n, "color": COLORS[j % len(COLORS)]}
+                       for j, n in enumerate(names)],
+            "first": history[0]["commit"] if history else "",
+            "last": history[-1]["commit"] if history else ""}

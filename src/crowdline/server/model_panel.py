@@ -24,6 +24,7 @@ from crowdline.workspace import Workspace
 log = logging.getLogger(__name__)
 
 MODELS_REPO, ROUTING_REPO, DATASET_REPO, CONFIG_REPO = "models", "routing", "dataset", "config"
+HISTORY = 20  # dataset versions in the "who labeled" chart
 _MISSING = (LookupError, CrowdlineError, KeyError, ValueError, OSError)
 
 
@@ -61,17 +62,35 @@ def _versions(workspace: Workspace) -> list[dict[str, Any]]:
     return found
 
 
-def _dataset(workspace: Workspace) -> pd.DataFrame:
+def _dataset(workspace: Workspace, ref: str = "master") -> pd.DataFrame:
     store = workspace.store
     frames = []
     try:
-        for info in store.walk_files(DATASET_REPO, "master", "/"):
+        for info in store.walk_files(DATASET_REPO, ref, "/"):
             if info.path.endswith(".csv"):
                 frames.append(pd.read_csv(io.BytesIO(store.get_file(
-                    DATASET_REPO, "master", info.path)), dtype=str, keep_default_na=False))
+                    DATASET_REPO, ref, info.path)), dtype=str, keep_default_na=False))
     except _MISSING:
         return pd.DataFrame()
     return pd.concat(frames, ignore_index=True) if frames else pd.DataFrame()
+
+
+def _labeled_by_history(workspace: Workspace, limit: int = HISTORY) -> list[dict[str, Any]]:
+    """Who labeled the dataset, version by version (its last ``limit`` commits, oldest
+    first): the model's share of the labels over time."""
+    try:
+        commits = workspace.store.list_commits(DATASET_REPO, "master", limit=limit)
+    except _MISSING:
+        return []
+    history = []
+    for commit in reversed(commits):
+        frame = _dataset(workspace, commit.id)
+        if not len(frame) or "labeled_by" not in frame:
+            continue
+        counts = frame["labeled_by"].value_counts()
+        history.append({"commit": commit.id[:8],
+                        "parts": {str(k): int(v) for k, v in counts.items() if str(k)}})
+    return history
 
 
 def _decisions(workspace: Workspace) -> pd.DataFrame:
@@ -109,7 +128,8 @@ def model_panel(workspace: Workspace) -> dict[str, Any]:
     from crowdline.model.monitoring import audit_accuracy
 
     panel: dict[str, Any] = {"versions": _versions(workspace), "audit": None,
-                             "threshold": None, "audit_rate": None, "labeled_by": {}}
+                             "threshold": None, "audit_rate": None, "labeled_by": {},
+                             "history": _labeled_by_history(workspace)}
     latest = panel["versions"][-1]["thresholds"] if panel["versions"] else {}
     if not latest.get("threshold"):
         latest = {**_routing_config(workspace), **latest}

@@ -18,7 +18,7 @@ from fastapi.responses import HTMLResponse, JSONResponse, RedirectResponse, Resp
 from crowdline.crowd import Requester
 from crowdline.crowd.insights import TASK_FILTERS, TASK_SORTS
 from crowdline.errors import AuthenticationFailed
-from crowdline.server.charts import columns, label_bars, stacked_share
+from crowdline.server.charts import columns, label_bars, stacked_columns, stacked_share
 from crowdline.server.csrf import require_csrf
 from crowdline.server.deps import (
     REQUESTER_COOKIE,
@@ -202,4 +202,5 @@ def models_page(request: Request) -> Response:
     panel = model_panel(get_workspace(request))
     return page(request, "models.html", {
         "requester": requester, "panel": panel,
-        "share": stacked_share(panel["labeled_by"]) if panel["labeled_by"] else None})
+        "share": stacked_share(panel["labeled_by"]) if panel["labeled_by"] else None,
+        "history": stacked_columns(panel["history"]) if len(panel["history"]) > 1 else None})
