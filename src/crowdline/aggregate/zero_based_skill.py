@@ -16,8 +16,8 @@ from crowdline.aggregate.base import (
     EncodedAnswers,
     empty_labels,
     encode_answers,
+    index_order,
     lay_out,
-    worker_accuracy_against,
 )
 from crowdline.aggregate.majority_vote import vote
 from crowdline.errors import InvalidInput
@@ -64,13 +64,22 @@ class ZeroBasedSkill(Aggregator):
             self._vote(encoded, np.zeros(0))
             return self
         skills = np.full(encoded.n_workers, 1 / encoded.n_classes + self.eps)
+        # accuracy against the vote, counting a repeated (task, worker, label) row once, as
+        # crowd-kit's get_accuracy: the rows and totals do not change between iterations
+        first = encoded.first_rows()
+        worker, task, label = encoded.worker[first], encoded.task[first], encoded.label[first]
+        totals = np.bincount(worker, minlength=encoded.n_workers)
+        order = index_order(encoded.classes, True)
         rate = self.lr_init
         for iteration in range(1, self.n_iter + 1):
             if iteration % self.lr_steps_to_reduce == 0:
                 rate *= self.lr_reduce_factor
-            truth = _vote_codes(encoded, skills)
-            accuracy = worker_accuracy_against(encoded, truth)
-            skills = skills + rate * (accuracy.to_numpy() - skills)
+            shares = vote(encoded, skills[encoded.worker])
+            # ties to the smallest label, as the weighted MajorityVote breaks them
+            best = np.argmax(shares if order is None else shares[:, order], axis=1)
+            truth = best if order is None else order[best]
+            hits = np.bincount(worker, weights=label == truth[task], minlength=encoded.n_workers)
+            skills = skills + rate * (hits / totals - skills)
         result = pd.Series(skills, index=encoded.workers, name="skill")
         self.skills_ = sorted_if_possible(result) if self.n_iter else result
         self._vote(encoded, skills)
@@ -106,9 +115,3 @@ class ZeroBasedSkill(Aggregator):
     def predict_proba(self, answers: pd.DataFrame) -> pd.DataFrame:
         self._apply(answers)
         return self.probas_
-
-
-def _vote_codes(encoded: EncodedAnswers, skills: np.ndarray) -> np.ndarray:
-    """Class code of each task's skill-weighted vote, ties broken as MajorityVote breaks them."""
-    return lay_out(encoded, vote(encoded, skills[encoded.worker]), sort_tasks=False,
-                   sort_labels=True).codes
