@@ -24,6 +24,7 @@ import tempfile
 import time
 from pathlib import Path
 
+import aggregate_new_methods
 import numpy as np
 import pandas as pd
 
@@ -107,7 +108,14 @@ def main() -> None:
     parser.add_argument("--overlap", type=int, default=5)
     parser.add_argument("--classes", type=int, default=10)
     parser.add_argument("--workers", type=int, default=2000)
+    parser.add_argument("--only-new", action="store_true",
+                        help="run only the newer methods' rows (aggregate_new_methods.py) and "
+                        "merge them into the results")
+    parser.add_argument("--skip-new", action="store_true", help="leave out the newer methods")
     args = parser.parse_args()
+    if args.only_new:
+        aggregate_new_methods.main()
+        return
     implementations = ["crowdline"] + (["crowdkit"] if ORACLE_PYTHON.exists() else [])
     if len(implementations) == 1:
         print(f"crowd-kit oracle missing at {ORACLE_PYTHON} (run `make oracle`): ours only")
@@ -134,6 +142,12 @@ def main() -> None:
             answers = pd.read_csv(folder / "answers.csv")
             gold = pd.read_csv(folder / "gold.csv").set_index("task")["label"]
             report["data"][real] = bench_data(real, answers, gold, Path(tmp), implementations)
+        if not args.skip_new:
+            pythons = {"crowdline": Path(sys.executable)}
+            if ORACLE_PYTHON.exists():
+                pythons["crowdkit"] = ORACLE_PYTHON
+            report["new_methods"] = {"data": aggregate_new_methods.bench_new_methods(
+                Path(tmp), RUNNER, pythons, CROWD_DATA)}
     RESULTS.parent.mkdir(parents=True, exist_ok=True)
     RESULTS.write_text(json.dumps(report, indent=2) + "\n")
     print(f"wrote {RESULTS}")
