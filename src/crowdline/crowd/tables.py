@@ -186,6 +186,7 @@ sa.Index("ix_crowd_assignments_pool_idtext", assignments.c.pool_id,
          sa.cast(assignments.c.id, sa.Text))
 
 # Toloka's webhook subscriptions, and the outbox / delivery log of their events.
+BIG_ID = sa.BigInteger().with_variant(sa.Integer(), "sqlite")
 webhook_subscriptions = sa.Table(
     "crowd_webhook_subscriptions", metadata,
     sa.Column("id", sa.Integer, primary_key=True, autoincrement=True),
@@ -199,11 +200,11 @@ webhook_subscriptions = sa.Table(
 
 webhook_deliveries = sa.Table(
     "crowd_webhook_deliveries", metadata,
-    sa.Column("id", sa.Integer, primary_key=True, autoincrement=True),
+    sa.Column("id", BIG_ID, primary_key=True, autoincrement=True),
     sa.Column("subscription_id", sa.Integer, nullable=False),
     sa.Column("event_type", sa.String(40), nullable=False),
-    sa.Column("pool_id", sa.Integer, nullable=False),
-    sa.Column("assignment_id", sa.Integer, nullable=True),
+    sa.Column("pool_id", BIG_ID, nullable=False),
+    sa.Column("assignment_id", BIG_ID, nullable=True),
     sa.Column("event_time", TZ, nullable=False),
     sa.Column("status", sa.String(16), nullable=False),  # PENDING SENDING DELIVERED FAILED
     sa.Column("attempts", sa.Integer, nullable=False),

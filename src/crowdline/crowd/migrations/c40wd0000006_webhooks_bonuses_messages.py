@@ -1,7 +1,7 @@
 """Webhook subscriptions and their delivery log (outbox), user bonuses, message threads.
 
 Revision ID: c40wd0000006
-Revises: c40wd0000005
+Revises: c40wdh4rd006
 Create Date: 2026-12-02
 """
 
@@ -11,11 +11,13 @@ import sqlalchemy as sa
 from alembic import op
 
 revision = "c40wd0000006"
-down_revision = "c40wd0000005"
+down_revision = "c40wdh4rd006"
 branch_labels = None
 depends_on = None
 
 TZ = sa.DateTime(timezone=True)
+# one row per event and subscription: 64-bit on PostgreSQL, SQLite's rowid already is
+BIG_ID = sa.BigInteger().with_variant(sa.Integer(), "sqlite")
 
 
 def upgrade() -> None:
@@ -32,11 +34,11 @@ def upgrade() -> None:
                     ["pool_id", "event_type"])
     op.create_table(
         "crowd_webhook_deliveries",
-        sa.Column("id", sa.Integer, primary_key=True, autoincrement=True),
+        sa.Column("id", BIG_ID, primary_key=True, autoincrement=True),
         sa.Column("subscription_id", sa.Integer, nullable=False),
         sa.Column("event_type", sa.String(40), nullable=False),
-        sa.Column("pool_id", sa.Integer, nullable=False),
-        sa.Column("assignment_id", sa.Integer, nullable=True),
+        sa.Column("pool_id", BIG_ID, nullable=False),
+        sa.Column("assignment_id", BIG_ID, nullable=True),
         sa.Column("event_time", TZ, nullable=False),
         sa.Column("status", sa.String(16), nullable=False),
         sa.Column("attempts", sa.Integer, nullable=False),
