@@ -449,6 +449,14 @@ class Crowd(OutreachMixin):
     def worker_record(self, worker_id: str) -> dict[str, Any]:
         return read(self.engine, lambda c: insights.worker_record(c, worker_id, self.clock()))
 
+    def aggregate_pool(self, pool_id: str, *, method: str = "DAWID_SKENE",
+                       skill_id: str | None = None, field: str | None = None) -> pd.DataFrame:
+        """One label per answered real task (task, label, confidence, answers):
+        DAWID_SKENE, MAJORITY_VOTE, or WEIGHTED_DYNAMIC_OVERLAP by a skill's values."""
+        from crowdline.crowd.aggregation import aggregate_pool
+
+        return aggregate_pool(self, pool_id, method=method, skill_id=skill_id, field=field)
+
     def export_answers(self, pool_id: str, fmt: str = "csv") -> bytes:
         """Every answer of the pool (honeypots flagged) as csv, jsonl or parquet."""
         from crowdline.crowd.interchange import frame_bytes

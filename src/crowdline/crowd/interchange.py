@@ -56,29 +56,12 @@ def frame_bytes(frame: pd.DataFrame, fmt: str) -> bytes:
 
 
 def labels_frame(crowd: Crowd, pool_id: str) -> pd.DataFrame:
-    """One row per real task with answers: its inputs, the aggregated label (Dawid-Skene, or
-    majority vote when there are too few workers or labels), confidence and answer count."""
-    import pandas as pd
-
-    from crowdline.aggregate import DawidSkene, MajorityVote
-
-    answers = crowd.answers_frame(pool_id)
-    columns = ["task", "input_values", "label", "confidence", "answers"]
-    if answers.empty:
-        return pd.DataFrame(columns=columns)
-    answers = answers[answers["label"].notna()]
-    many = answers["label"].nunique() >= 2 and answers["worker"].nunique() >= 2
-    model = (DawidSkene(n_iter=100) if many else MajorityVote()).fit(
-        answers[["task", "worker", "label"]])
+    """One row per real task with answers: its inputs, the aggregated label (Dawid-Skene),
+    confidence and answer count (``Crowd.aggregate_pool``)."""
+    labels = crowd.aggregate_pool(pool_id)
     inputs = {task.id: task.input_values for task in crowd.list_tasks(pool_id)}
-    labels = model.labels_
-    return pd.DataFrame({
-        "task": labels.index.astype(str),
-        "input_values": [inputs.get(str(task)) for task in labels.index],
-        "label": labels.to_numpy(),
-        "confidence": model.probas_.max(axis=1).reindex(labels.index).round(6).to_numpy(),
-        "answers": answers.groupby("task").size().reindex(labels.index).to_numpy(),
-    }, columns=columns)
+    labels.insert(1, "input_values", [inputs.get(str(task)) for task in labels["task"]])
+    return labels
 
 
 # -- Label Studio ---------------------------------------------------------------------------
@@ -229,7 +212,7 @@ def record_answers(conn: sa.Connection, pool_id: str,  field: str,
         solution = {"output_values": {field: label}}
         assignment = conn.execute(t.assignments.insert().values(
             pool_id=int(pool_id), worker_id=int(worker_id), status="ACCEPTED",
-            task_ids=[task_id], solutions=[solution], reward=0.0, mixed=False, created=when,
+            task_ids=[int(task_id)], solutions=[solution], reward=0.0, mixed=False, created=when,
             expires_at=when, submitted=when, accepted=when).returning(t.assignments.c.id)
         ).scalar_one()
         conn.execute(t.answers.insert().values(

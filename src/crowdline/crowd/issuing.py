@@ -390,6 +390,7 @@ def _needs_more(conn: sa.Connection, pool: Pool, project: Project,
         task_posterior,
         worker_accuracy,
     )
+    from crowdline.crowd.aggregation import skill_accuracy
 
     field, _ = output_field(project)
     classes = [label_of(field, {field: v}) for v, _, _ in labels_of(project.task_spec)]
@@ -398,8 +399,8 @@ def _needs_more(conn: sa.Connection, pool: Pool, project: Project,
     skill = dynamic.get("answer_weight_skill_id")
     for worker_key, _ in given:
         if skill is not None:
-            value = skill_values(conn, worker_key).get(str(skill))
-            accuracies.append(0.5 if value is None else value / 100.0)
+            # the same weights as Crowd.aggregate_pool's WEIGHTED_DYNAMIC_OVERLAP
+            accuracies.append(skill_accuracy(skill_values(conn, worker_key).get(str(skill))))
         else:
             a = t.answers.c
             total, right = conn.execute(sa.select(

@@ -1,9 +1,7 @@
 """Aggregation by the server: ``aggregate-by-pool`` (an operation) and its results.
 
-DAWID_SKENE runs crowdline.aggregate's Dawid-Skene over the pool's submitted and accepted
-answers (control tasks left out). WEIGHTED_DYNAMIC_OVERLAP weighs each answer by the worker's
-value of ``answer_weight_skill_id`` (value / 100 is the worker's accuracy) and reports the
-naive-Bayes posterior of the winning label, as Toloka's dynamic overlap does.
+Both methods (DAWID_SKENE, WEIGHTED_DYNAMIC_OVERLAP) run ``Crowd.aggregate_pool``, the verb
+the flow, the exports and the dashboard use too (crowdline/crowd/aggregation.py).
 """
 
 from __future__ import annotations
@@ -12,12 +10,11 @@ import threading
 from concurrent.futures import Executor, ThreadPoolExecutor
 from typing import Any
 
-import pandas as pd
 from fastapi import APIRouter, Request
 from fastapi.responses import JSONResponse
 
+from crowdline.crowd.aggregation import output_classes
 from crowdline.crowd.operations import AggregatedSolution, Operations, WorkResult
-from crowdline.crowd.projects import label_values
 from crowdline.errors import Conflict, InvalidInput, Unsupported
 from crowdline.server.toloka.routing import (
     TolokaRoute,
@@ -45,64 +42,6 @@ def operation_executor(request: Request) -> Executor:
         return state.toloka_executor
 
 
-def pool_answers(crowd: Any, pool_id: str, field: str) -> pd.DataFrame:
-    """task / worker / label rows of the pool's real tasks (control tasks are left out)."""
-    rows = []
-    for assignment in crowd.list_assignments(pool_id=pool_id):
-        data = assignment.to_dict()
-        if data["status"] not in ANSWER_STATUSES:
-            continue
-        solutions = data.get("solutions") or []
-        for position, task in enumerate(data.get("tasks") or []):
-            if task.get("known_solutions") or position >= len(solutions):
-                continue
-            value = (solutions[position].get("output_values") or {}).get(field)
-            if value is not None:
-                rows.append({"task": str(task["id"]), "worker": str(data["user_id"]),
-                             "label": value})
-    return pd.DataFrame(rows, columns=["task", "worker", "label"])
-
-
-def _output_classes(crowd: Any, pool_id: str, field: str) -> list[Any] | None:
-    pool = crowd.get_pool(pool_id)
-    spec = (crowd.get_project(pool.project_id).to_dict().get("task_spec") or {})
-    output_spec = spec.get("output_spec") or {}
-    if field not in output_spec:
-        raise InvalidInput(f"output field {field!r} is not in the project's output_spec",
-                           hint=f"aggregate one of: {', '.join(output_spec) or '(none)'}")
-    if field == next(iter(output_spec)):
-        return label_values(spec) or None
-    return (output_spec[field] or {}).get("allowed_values")
-
-
-def dawid_skene(answers: pd.DataFrame) -> list[tuple[str, Any, float]]:
-    from crowdline.aggregate import DawidSkene
-
-    model = DawidSkene(n_iter=100).fit(answers)
-    probas = model.probas_
-    return [(str(task), label, float(probas.loc[task].max()))
-            for task, label in model.labels_.items()]
-
-
-def weighted_dynamic_overlap(crowd: Any, answers: pd.DataFrame, skill_id: str,
-                             classes: list[Any] | None) -> list[tuple[str, Any, float]]:
-    from crowdline.aggregate.dynamic_overlap import task_posterior, worker_accuracy
-
-    crowd.get_skill(skill_id)
-    values = {str(s.user_id): float(s.to_dict().get("exact_value", s.to_dict().get("value")))
-              for s in crowd.get_worker_skills(skill_id=skill_id)}
-    neutral = worker_accuracy(0, 0)  # a worker with no skill value carries no weight
-    labels = classes or sorted(answers["label"].unique().tolist())
-    results = []
-    for task, group in answers.groupby("task", sort=True):
-        accuracies = [min(max(values[w] / 100, 0.01), 0.99) if w in values else neutral
-                      for w in group["worker"]]
-        posterior = task_posterior(list(group["label"]), accuracies, labels)
-        best = max(posterior, key=lambda label: posterior[label])
-        results.append((str(task), best, float(posterior[best])))
-    return results
-
-
 @router.post("/aggregated-solutions/aggregate-by-pool", status_code=202)
 async def aggregate_by_pool(request: Request) -> JSONResponse:
     body = AggregateByPoolIn.model_validate(await json_body(request) or {})
@@ -118,23 +57,18 @@ async def aggregate_by_pool(request: Request) -> JSONResponse:
                           hint="leave it out for DAWID_SKENE")
     crowd = crowd_of(request)
     field = body.fields[0].name
-    classes = _output_classes(crowd, body.pool_id, field)  # checks pool and field up front
+    output_classes(crowd, body.pool_id, field)  # checks the pool and the field up front
     operations = operations_of(request)
     holder: dict[str, str] = {}
 
     def work() -> WorkResult:
-        answers = pool_answers(crowd, body.pool_id, field)
-        if answers.empty:
-            results: list[tuple[str, Any, float]] = []
-        elif body.type == "DAWID_SKENE":
-            results = dawid_skene(answers)
-        else:
-            results = weighted_dynamic_overlap(crowd, answers,
-                                               str(body.answer_weight_skill_id), classes)
+        results = crowd.aggregate_pool(body.pool_id, method=body.type, field=field,
+                                       skill_id=body.answer_weight_skill_id)
         count = Operations(operations.engine).save_aggregated(holder["id"], (
             AggregatedSolution(pool_id=body.pool_id, task_id=task, confidence=confidence,
                                output_values={field: label})
-            for task, label, confidence in results))
+            for task, label, confidence in zip(results["task"], results["label"],
+                                               results["confidence"], strict=True)))
         return WorkResult(details={"aggregated_tasks_count": count})
 
     op = operations.create("SOLUTION.AGGREGATE", {"pool_id": body.pool_id})
