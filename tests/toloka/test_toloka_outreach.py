@@ -213,7 +213,12 @@ def test_patches_archive_aggregate_bonuses_and_messages(toloka_server: Any) -> N
                          json={"text": {"EN": "me too"}},
                          headers={"Authorization": f"Bearer {workers['bob'][1]}"}, timeout=30)
     assert refused.status_code == 403
-    read_back = client.get_message_thread(thread.id) if hasattr(
-        client, "get_message_thread") else next(iter(client.get_message_threads()))
+    client.reply_message_thread(thread.id, toloka.message_thread.MessageThreadReply(
+        text={"EN": "See you then"}))
+    client.add_message_thread_to_folders(thread.id, ["IMPORTANT"])
+    read_back = next(iter(client.get_message_threads(folder="IMPORTANT")))
     assert [m.text["EN"] for m in read_back.messages] == [
-        "A new batch opens <b>tomorrow</b>.", "Count me in"]
+        "A new batch opens <b>tomorrow</b>.", "Count me in", "See you then"]
+    inbox = httpx.get(f"{toloka_server.url}/api/annotator/v1/messages",
+                      headers={"Authorization": f"Bearer {ann_token}"}, timeout=30).json()
+    assert [m["from"] for m in inbox[0]["messages"]] == ["requester", "you", "requester"]
