@@ -147,14 +147,14 @@ def bench_new_methods(tmp: Path, runner: Path, pythons: dict[str, Path],
                       crowd_data: Path) -> dict:
     """{data name: {"size": ..., "methods": {method: {crowdline, crowdkit, ...}}}}."""
     plan: list[tuple[str, pd.DataFrame, pd.Series | None, str, list[tuple[str, dict, dict]]]] = []
-    binary, binary_truth = crowd(100_000, 5, 2, 1000)
-    plan.append(("synthetic_100000x5_k2", binary, binary_truth, "labels",
+    binary, binary_truth = crowd(20_000, 5, 2, 500)
+    plan.append(("synthetic_20000x5_k2", binary, binary_truth, "labels",
                  [(m, CLASSIFICATION[m], {}) for m in ("ZeroBasedSkill", "KOS", "MACE")]))
     small, small_truth = crowd(5_000, 5, 4, 100)
     plan.append(("synthetic_5000x5_k4", small, small_truth, "labels",
                  [(m, CLASSIFICATION[m], {}) for m in ("ZeroBasedSkill", "MACE", "MMSR")]))
-    metric_data, _ = crowd(20_000, 5, 4, 300)
-    plan.append(("synthetic_20000x5_k4 (metrics)", metric_data, None, "value",
+    metric_data, _ = crowd(10_000, 5, 4, 300)
+    plan.append(("synthetic_10000x5_k4 (metrics)", metric_data, None, "value",
                  [(m, p, {}) for m, p in METRICS.items()]))
     for real in ("product", "dogs"):
         if (crowd_data / real / "answers.csv").exists():
@@ -172,8 +172,8 @@ def bench_new_methods(tmp: Path, runner: Path, pythons: dict[str, Path],
     noisy, noisy_strength = comparisons(50, 10_000, seed=4)
     plan.append(("comparisons_50_items_x10000", noisy, noisy_strength, "scores",
                  [("NoisyBradleyTerry", {"n_iter": 100}, {})]))
-    labelled, label_truth = multilabel(20_000)
-    plan.append(("multilabel_20000x5_5_labels", labelled, label_truth, "labels",
+    labelled, label_truth = multilabel(5_000)
+    plan.append(("multilabel_5000x5_5_labels", labelled, label_truth, "labels",
                  [("BinaryRelevance", {"base": base}, {"label_lists": True})
                   for base in ("MajorityVote", "DawidSkene")]))
 
