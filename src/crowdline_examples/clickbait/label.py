@@ -27,6 +27,7 @@ from crowdline.pipelines import current_datum
 from crowdline_examples.clickbait.crowd_backends import crowd_config, make_backend
 
 OUTPUT_FIELD = "category"
+REJECTED = "rejected"  # route's folder of reports on bad input files (not batches)
 ANSWER_COLUMNS = ["task", "worker", "label", "assignment", "is_golden", "golden_label", "row_id"]
 
 
@@ -34,7 +35,8 @@ def label_batches(inputs: dict[str, Path], output: Path) -> None:
     workspace = current_datum().workspace()
     config = crowd_config(workspace)
     backend = make_backend(workspace, config)
-    for batch_dir in sorted(p for p in inputs["route"].iterdir() if p.is_dir()):
+    for batch_dir in sorted(p for p in inputs["route"].iterdir()
+                            if p.is_dir() and p.name != REJECTED):  # rejected: reports only
         routed = pd.read_csv(batch_dir / "routing.csv", dtype=str, keep_default_na=False)
         folder = output / batch_dir.name
         folder.mkdir(parents=True, exist_ok=True)
