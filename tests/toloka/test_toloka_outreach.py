@@ -222,3 +222,9 @@ def test_patches_archive_aggregate_bonuses_and_messages(toloka_server: Any) -> N
     inbox = httpx.get(f"{toloka_server.url}/api/annotator/v1/messages",
                       headers={"Authorization": f"Bearer {ann_token}"}, timeout=30).json()
     assert [m["from"] for m in inbox[0]["messages"]] == ["requester", "you", "requester"]
+    with httpx.Client(base_url=toloka_server.url, timeout=30, follow_redirects=True) as http:
+        http.get(f"/join/{ann_token}")
+        assert "Messages (2)" in http.get("/annotate").text
+        page = http.get("/annotate/messages").text
+    assert "A new batch opens &lt;b&gt;tomorrow&lt;/b&gt;." in page  # escaped
+    assert "bonus: 1.50" in page

@@ -96,7 +96,18 @@ def pools(request: Request, crowd: CrowdDep) -> Response:
         open_pools.append({"id": pool.id, "name": project.public_name,
                            "description": project.public_description,
                            "training": pool.type == "TRAINING", "standing": standing})
-    return _page(request, "pools.html", {"worker": worker, "pools": open_pools})
+    return _page(request, "pools.html", {"worker": worker, "pools": open_pools,
+                                         "messages": len(crowd.worker_messages(worker.id))})
+
+
+@router.get("/annotate/messages")
+def messages(request: Request, crowd: CrowdDep) -> Response:
+    """The worker's inbox: the requester's message threads and bonus notes."""
+    worker = _signed_in(request)
+    if isinstance(worker, Response):
+        return worker
+    return _page(request, "messages.html", {"worker": worker,
+                                            "threads": crowd.worker_messages(worker.id)})
 
 
 @router.get("/annotate/pools/{pool_id}")

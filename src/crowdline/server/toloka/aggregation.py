@@ -86,17 +86,17 @@ async def aggregate_by_task(request: Request) -> dict[str, Any]:
                           hint="aggregate one field per call")
     crowd = crowd_of(request)
     field = body.fields[0].name
-    classes = _output_classes(crowd, body.pool_id, field)
+    output_classes(crowd, body.pool_id, field)  # checks the pool and the field
     task = crowd.get_task(body.task_id)
     if task.pool_id != body.pool_id:
         raise InvalidInput(f"task {body.task_id} is not in pool {body.pool_id}")
-    answers = pool_answers(crowd, body.pool_id, field)
-    answers = answers[answers["task"] == str(body.task_id)]
-    if answers.empty:
+    results = crowd.aggregate_pool(body.pool_id, method="WEIGHTED_DYNAMIC_OVERLAP",
+                                   skill_id=body.answer_weight_skill_id, field=field)
+    mine = results[results["task"].astype(str) == str(body.task_id)]
+    if mine.empty:
         raise Conflict(f"task {body.task_id} has no answers yet",
                        hint="aggregate it once annotators answered it")
-    (_, label, confidence), = weighted_dynamic_overlap(
-        crowd, answers, str(body.answer_weight_skill_id), classes)
+    label, confidence = mine["label"].iloc[0], float(mine["confidence"].iloc[0])
     return {"pool_id": body.pool_id, "task_id": str(body.task_id), "confidence": confidence,
             "output_values": {field: label}}
 
