@@ -505,14 +505,23 @@ class Store(StoreReading, StoreCommitSets):
                 batch = pairs[start:start + _BATCH]
                 if hasattr(self.blobs, "fs"):  # remote: one concurrent upload per batch
                     stored = self.blobs.put_many(Path(f).read_bytes() for f, _ in batch)
-                else:  # local: file syscalls release the GIL, so threads overlap them
-                    stored = list(pool.map(self.blobs.put_local_file, [f for f, _ in batch]))
+                else:  # local: file syscalls release the GIL, so threads overlap them;
+                    # one task per thread and slice, not per file (a future costs more than
+                    # a small file's write)
+                    slices = [batch[i::_THREADS] for i in range(_THREADS)]
+                    written = list(pool.map(self._put_local_files, slices))
+                    stored = [None] * len(batch)
+                    for i, results in enumerate(written):
+                        stored[i::_THREADS] = results
                 self._stage(repo, commit_id, [
                     self._put_row(p, digest, size)
                     for (_, p), (digest, size) in zip(batch, stored, strict=True)])
                 if progress is not None:
                     progress(len(batch))
         return len(pairs)
+
+    def _put_local_files(self, pairs: Sequence[tuple[str, str]]) -> list[tuple[str, int]]:
+        return [self.blobs.put_local_file(local) for local, _ in pairs]
 
     def delete_file(self, repo: str, commit_id: str, path: str) -> None:
         """Delete a file, or every file under a folder, in an open commit."""
