@@ -146,12 +146,11 @@ class Http:
             f"POST {path} HTTP/1.1\r\nHost: 127.0.0.1\r\nAuthorization: Bearer {token}\r\n"
             f"Content-Type: application/json\r\nContent-Length: {len(body)}\r\n\r\n".encode()
             + body)
-        status = int((await self.reader.readline()).split()[1])
+        head = await self.reader.readuntil(b"\r\n\r\n")  # one await for the whole head
+        lines = head.split(b"\r\n")
+        status = int(lines[0].split()[1])
         length, chunked = 0, False
-        while True:
-            line = await self.reader.readline()
-            if line in (b"\r\n", b""):
-                break
+        for line in lines[1:]:
             name, _, value = line.partition(b":")
             name = name.strip().lower()
             if name == b"content-length":

@@ -12,7 +12,7 @@ from crowd_helpers import pool_config, project_config, real_tasks
 
 from crowdline.crowd import Crowd
 from crowdline.crowd import tables as t
-from crowdline.database import make_engine, write
+from crowdline.database import make_engine, upgrade_schema, write
 from crowdline.database.writer import writer_for
 from crowdline.errors import InvalidInput
 
@@ -126,3 +126,15 @@ def test_the_async_calls_commit_before_they_return(engine: sa.Engine) -> None:
         over = conn.execute(sa.select(sa.func.count()).select_from(t.tasks).where(
             t.tasks.c.issued > t.tasks.c.overlap)).scalar_one()
     assert (answered, over) == (6, 0)
+
+
+def test_an_in_memory_database_writes_on_the_calling_thread() -> None:
+    engine = make_engine("sqlite://")
+    upgrade_schema(engine)
+    crowd = Crowd(engine=engine)
+    pool_id = _open_pool(crowd, tasks=2)
+    worker, _ = crowd.invite_worker("ann")
+    suite = asyncio.run(crowd.request_assignment_async(worker.id, pool_id))
+    assert suite is not None
+    assert crowd.get_assignment(suite.id).status == "ACTIVE"
+    engine.dispose()

@@ -51,6 +51,12 @@ def is_sqlite(engine: sa.Engine) -> bool:
     return engine.dialect.name == "sqlite"
 
 
+def _group_commits(engine: sa.Engine) -> bool:
+    """SQLite files go through the writer thread; an in-memory database cannot (each thread
+    would see a database of its own)."""
+    return is_sqlite(engine) and engine.url.database not in (None, "", ":memory:")
+
+
 _writer_locks: dict[tuple[int, str], threading.Lock] = {}
 _registry_lock = threading.Lock()
 
@@ -67,7 +73,7 @@ def writer_lock(engine: sa.Engine) -> threading.Lock | contextlib.nullcontext[No
 
 def write(engine: sa.Engine, work: Callable[[sa.Connection], T]) -> T:
     """Run ``work(conn)`` in one committed transaction, again from the start when asked."""
-    if is_sqlite(engine):
+    if _group_commits(engine):
         from crowdline.database.writer import writer_for
 
         return writer_for(engine).submit(work).result()
@@ -92,10 +98,12 @@ def write_here(engine: sa.Engine, work: Callable[[sa.Connection], T]) -> T:
 async def write_async(engine: sa.Engine, work: Callable[[sa.Connection], T]) -> T:
     """``write`` for an event loop: on SQLite it awaits the writer thread without occupying a
     thread of its own; elsewhere it runs in the thread pool."""
-    if is_sqlite(engine):
+    if _group_commits(engine):
         from crowdline.database.writer import writer_for
 
         return await writer_for(engine).submit_async(work)
+    if is_sqlite(engine):  # in memory: only this thread's connection sees the database
+        return write_here(engine, work)
     return await _in_thread(engine, write_here, engine, work)
 
 
@@ -113,7 +121,8 @@ def _in_thread(engine: sa.Engine, function: Callable[..., T], *args: object) -> 
     where = (id(engine), id(asyncio.get_running_loop()))
     limiter = _limiters.get(where)
     if limiter is None:
-        size = getattr(engine.pool, "size", lambda: 10)()
+        size = getattr(engine.pool, "size", None)
+        size = size() if callable(size) else 10
         limiter = _limiters.setdefault(where, anyio.CapacityLimiter(max(1, size)))
     return to_thread.run_sync(function, *args, limiter=limiter)
 
