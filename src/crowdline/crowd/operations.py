@@ -22,6 +22,7 @@ from typing import Any
 
 import sqlalchemy as sa
 
+from crowdline.database import UtcDateTime, writing
 from crowdline.errors import (
     Conflict,
     CrowdlineError,
@@ -66,9 +67,9 @@ operations_table = sa.Table(
     sa.Column("details", sa.JSON, nullable=True),
     sa.Column("log", sa.JSON, nullable=False),
     sa.Column("progress", sa.Integer, nullable=False),
-    sa.Column("submitted", sa.DateTime(timezone=True), nullable=False),
-    sa.Column("started", sa.DateTime(timezone=True), nullable=True),
-    sa.Column("finished", sa.DateTime(timezone=True), nullable=True),
+    sa.Column("submitted", UtcDateTime(), nullable=False),
+    sa.Column("started", UtcDateTime(), nullable=True),
+    sa.Column("finished", UtcDateTime(), nullable=True),
 )
 aggregated_table = sa.Table(
     "crowd_aggregated_solutions",
@@ -168,7 +169,7 @@ class Operations:
                                    hint="pass an RFC 4122 UUID or leave it out") from exc
         op = Operation(id=operation_id or str(uuid.uuid4()), type=type, status=PENDING,
                        parameters=dict(parameters), submitted=_now())
-        with self.engine.begin() as conn:
+        with writing(self.engine) as conn:
             exists = conn.execute(sa.select(operations_table.c.id).where(
                 operations_table.c.id == op.id)).first()
             if exists is not None:
@@ -182,7 +183,7 @@ class Operations:
         return op
 
     def _transition(self, operation_id: str, new_status: str, **values: Any) -> None:
-        with self.engine.begin() as conn:
+        with writing(self.engine) as conn:
             row = conn.execute(sa.select(operations_table.c.status).where(
                 operations_table.c.id == operation_id)).first()
             if row is None:
@@ -228,7 +229,7 @@ class Operations:
         """Mark PENDING/RUNNING operations submitted before ``older_than`` as FAIL (their
         process died); returns how many."""
         cutoff = _now() - older_than
-        with self.engine.begin() as conn:
+        with writing(self.engine) as conn:
             result = conn.execute(
                 operations_table.update()
                 .where(operations_table.c.status.in_((PENDING, RUNNING)),
@@ -271,7 +272,7 @@ class Operations:
                  "confidence": float(s.confidence), "output_values": s.output_values}
                 for s in solutions]
         if rows:
-            with self.engine.begin() as conn:
+            with writing(self.engine) as conn:
                 conn.execute(aggregated_table.insert(), rows)
         return len(rows)
 

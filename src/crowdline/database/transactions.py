@@ -23,6 +23,7 @@ from typing import Any, TypeVar
 
 import sqlalchemy as sa
 
+from crowdline.database.engine import SQLITE_BUSY_TIMEOUT_MS
 from crowdline.errors import BackendUnavailable
 
 T = TypeVar("T")
@@ -61,14 +62,28 @@ _writer_locks: dict[tuple[int, str], threading.Lock] = {}
 _registry_lock = threading.Lock()
 
 
-def writer_lock(engine: sa.Engine) -> threading.Lock | contextlib.nullcontext[None]:
+@contextlib.contextmanager
+def writer_lock(engine: sa.Engine) -> Iterator[None]:
     """SQLite takes one writer at a time: this process's writers queue on one lock per database
-    file instead of polling SQLite's busy handler, which starves some writers for seconds."""
+    file instead of polling SQLite's busy handler, which starves some writers for seconds.
+    Waiting is bounded like SQLite's own busy timeout: a write nested in another write of the
+    same thread fails with BackendUnavailable instead of hanging."""
     if not is_sqlite(engine):
-        return contextlib.nullcontext()
+        yield
+        return
     database = (os.getpid(), str(engine.url.database))  # a forked child gets its own lock
     with _registry_lock:
-        return _writer_locks.setdefault(database, threading.Lock())
+        lock = _writer_locks.setdefault(database, threading.Lock())
+    if not lock.acquire(timeout=SQLITE_BUSY_TIMEOUT_MS / 1000):
+        raise BackendUnavailable(
+            f"the SQLite database {engine.url.database} stayed locked by another write of this "
+            f"process for {SQLITE_BUSY_TIMEOUT_MS // 1000} s",
+            hint="a write waits for itself when it is started inside another write; pass the "
+                 "connection down instead")
+    try:
+        yield
+    finally:
+        lock.release()
 
 
 def write(engine: sa.Engine, work: Callable[[sa.Connection], T]) -> T:

@@ -91,12 +91,22 @@ class SqliteWriter:
                             return
                     batch = [self._queue.popleft()
                              for _ in range(min(len(self._queue), MAX_BATCH))]
-                if conn is None or conn.invalidated or conn.closed:
-                    conn = self.engine.connect()  # kept while the thread lives
-                    # a checkpoint (copying the WAL into the database file, with an fsync)
-                    # would stall every request queued behind this commit: see _checkpoint
-                    conn.connection.driver_connection.execute("PRAGMA wal_autocheckpoint=0")
-                self._commit(conn, batch)
+                try:
+                    if conn is None or conn.invalidated or conn.closed:
+                        conn = self.engine.connect()  # kept while the thread lives
+                        # a checkpoint (copying the WAL into the database file, with an
+                        # fsync) would stall every request queued behind a commit: see
+                        # _checkpoint_soon
+                        conn.connection.driver_connection.execute(
+                            "PRAGMA wal_autocheckpoint=0")
+                    self._commit(conn, batch)
+                except Exception as exc:  # never leave a request waiting for ever
+                    log.exception("the SQLite writer failed a batch")
+                    _deliver(batch, [(False, exc)] * len(batch))
+                    if conn is not None:
+                        conn.invalidate()
+                        conn = None
+                    continue
                 if self.batches % CHECKPOINT_EVERY == 0:
                     self._checkpoint_soon()
         finally:
@@ -141,31 +151,37 @@ class SqliteWriter:
                 error = unavailable(exc) if isinstance(exc, sa.exc.OperationalError) else exc
                 outcomes = [(False, error)] * len(batch)
                 break
-            except Exception as exc:  # one piece's own error, handed back to it
-                outcomes = [(False, exc)]
+            except Exception as exc:  # a lone piece's own error, or the batch's (its lock...)
+                outcomes = [(False, exc)] * len(batch)
                 break
         self.batches += 1
         self.jobs += len(batch)
-        # one wake-up per event loop for the whole batch, not one per request
-        on_loops: dict[asyncio.AbstractEventLoop, list[tuple[asyncio.Future[Any], bool, Any]]] = {}
-        for (_, sink), (ok, value) in zip(batch, outcomes, strict=True):
-            if isinstance(sink, Future):
-                if ok:
-                    sink.set_result(value)
-                else:
-                    sink.set_exception(value)
+        _deliver(batch, outcomes)
+
+
+def _deliver(batch: list[Job], outcomes: list[tuple[bool, Any]]) -> None:
+    # one wake-up per event loop for the whole batch, not one per request
+    on_loops: dict[asyncio.AbstractEventLoop, list[tuple[asyncio.Future[Any], bool, Any]]] = {}
+    for (_, sink), (ok, value) in zip(batch, outcomes, strict=True):
+        if isinstance(sink, Future):
+            if sink.done():
+                continue
+            if ok:
+                sink.set_result(value)
             else:
-                on_loops.setdefault(sink[0], []).append((sink[1], ok, value))
-        for loop, settled in on_loops.items():
-            try:
-                loop.call_soon_threadsafe(_settle, settled)
-            except RuntimeError:  # that loop is closed: nobody waits any more
-                pass
+                sink.set_exception(value)
+        else:
+            on_loops.setdefault(sink[0], []).append((sink[1], ok, value))
+    for loop, settled in on_loops.items():
+        try:
+            loop.call_soon_threadsafe(_settle, settled)
+        except RuntimeError:  # that loop is closed: nobody waits any more
+            pass
 
 
 def _settle(settled: list[tuple[asyncio.Future[Any], bool, Any]]) -> None:
     for future, ok, value in settled:
-        if future.cancelled():
+        if future.done():
             continue
         if ok:
             future.set_result(value)
