@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import re
+
 import httpx
 import pytest
 from server_helpers import HINT, LABELS, LiveServer, make_pool
@@ -201,3 +203,22 @@ def test_an_annotator_sets_their_profile_once(server: LiveServer) -> None:
     assert again.status_code == 409
     assert crowd.get_worker(worker.id).profile == {"languages": ["EN"], "country": "FR"}
     assert httpx.put(url, json={"profile": {}}, timeout=30).status_code == 401
+
+
+def test_an_annotator_sets_their_profile_once_in_the_page(server: LiveServer) -> None:
+    crowd = server.workspace.crowd
+    worker, token = crowd.invite_worker("ann")
+    with httpx.Client(base_url=server.url, timeout=30, follow_redirects=True) as http:
+        http.get(f"/join/{token}")
+        form_page = http.get("/annotate/profile").text
+        assert 'id="profile-form"' in form_page
+        hidden = dict(re.findall(r'<input type="hidden" name="([^"]+)" value="([^"]*)"',
+                                 form_page))
+        shown = http.post("/annotate/profile",
+                          data={**hidden, "languages": "en, de", "country": "gb"})
+        assert shown.status_code == 200
+        assert "Languages: DE, EN" in shown.text
+        assert 'id="profile-form"' not in shown.text  # once: no form any more
+        again = http.post("/annotate/profile", data={**hidden, "languages": "fr"})
+        assert again.status_code == 409
+    assert crowd.get_worker(worker.id).profile == {"languages": ["DE", "EN"], "country": "GB"}

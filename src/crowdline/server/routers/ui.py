@@ -100,6 +100,35 @@ def pools(request: Request, crowd: CrowdDep) -> Response:
                                          "messages": len(crowd.worker_messages(worker.id))})
 
 
+@router.get("/annotate/profile")
+def profile(request: Request, crowd: CrowdDep) -> Response:
+    """The annotator's profile (languages, country): shown, or a form to set it once."""
+    worker = _signed_in(request)
+    if isinstance(worker, Response):
+        return worker
+    return _page(request, "profile.html", {"worker": worker,
+                                           "profile": crowd.get_worker(worker.id).profile})
+
+
+@router.post("/annotate/profile", dependencies=[Depends(require_csrf)])
+async def set_profile(request: Request) -> Response:
+    form = await request.form()
+    languages = [part.strip() for part in str(form.get("languages") or "").split(",")
+                 if part.strip()]
+    country = str(form.get("country") or "").strip() or None
+    return await run_in_threadpool(_set_profile, request, languages, country)
+
+
+def _set_profile(request: Request, languages: list[str], country: str | None) -> Response:
+    worker = _signed_in(request)
+    if isinstance(worker, Response):
+        return worker
+    profile = {"languages": languages or None, "country": country}
+    get_crowd(request).set_worker_profile(
+        worker.id, {k: v for k, v in profile.items() if v is not None}, once=True)
+    return RedirectResponse("/annotate/profile", status_code=303)
+
+
 @router.get("/annotate/messages")
 def messages(request: Request, crowd: CrowdDep) -> Response:
     """The worker's inbox: the requester's message threads and bonus notes."""
