@@ -1,6 +1,7 @@
-"""Benchmark: crowdline's Majority Vote and Dawid-Skene beside crowd-kit 1.4.2's, same run.
+"""Benchmark: crowdline's aggregators beside crowd-kit 1.4.2's, same run.
 
     python bench/aggregate.py [--tasks 1000000] [--overlap 5] [--classes 10] [--workers 2000]
+                              [--scale-tasks 300000 1000000] [--only DawidSkene ...]
 
 Data: a synthetic crowd (tasks × overlap answers, worker accuracy U(0.5, 0.95), wrong answers
 uniform over the other classes) and the real sets in ../shared/data/crowd/ when present. Each
@@ -9,6 +10,11 @@ crowd-kit with .venv-oracle's interpreter (`make oracle`), crowdline with this o
 measured inside that process around fit alone; peak memory is the process's peak RSS (it
 includes reading the answers). Accuracy is against the truth (synthetic) or gold (real);
 "same_labels" is the share of tasks where both implementations chose the same label.
+
+Which method runs on which data is the METHODS table (one row per method). Dawid-Skene also
+runs at scale (``--scale-tasks`` × overlap answers: 1.5M and 5M by default, issue 15's goal of
+≥ 10× crowd-kit's speed at ≤ ½ its peak memory with the same labels); the summary of those runs
+is ``dawid_skene_scale`` in the results: speed-up, memory ratio, label agreement, goals met.
 Writes bench/results/aggregate.json.
 """
 
@@ -34,7 +40,13 @@ RESULTS = HERE / "results" / "aggregate.json"
 RUNNER = ROOT / "tests" / "aggregate" / "run_aggregator.py"
 ORACLE_PYTHON = ROOT / ".venv-oracle" / "bin" / "python"
 CROWD_DATA = ROOT.parent / "shared" / "data" / "crowd"
-METHODS = {"MajorityVote": {}, "DawidSkene": {"n_iter": 100}}
+# One row per method: its settings and the data it runs on ("synthetic": the main synthetic
+# crowd; "scale": the Dawid-Skene scale runs; "real": the shared real sets).
+METHODS: dict[str, dict] = {
+    "MajorityVote": {"params": {}, "data": ("synthetic", "real")},
+    "DawidSkene": {"params": {"n_iter": 100, "tol": 1e-5}, "data": ("synthetic", "scale", "real")},
+}
+SPEED_GOAL, MEMORY_GOAL = 10.0, 0.5  # issue 15: DS >= 10x crowd-kit, <= 1/2 its peak memory
 
 
 def synthetic_crowd(n_tasks: int, overlap: int, n_classes: int, n_workers: int,
@@ -55,8 +67,8 @@ def synthetic_crowd(n_tasks: int, overlap: int, n_classes: int, n_workers: int,
 
 
 def run(implementation: str, method: str, answers_path: Path, out: Path) -> dict:
-    job = {"name": f"{implementation}-{method}", "method": method, "params": METHODS[method],
-           "answers": str(answers_path)}
+    job = {"name": f"{implementation}-{method}", "method": method,
+           "params": METHODS[method]["params"], "answers": str(answers_path)}
     jobs_path = out / f"{job['name']}.json"
     jobs_path.write_text(json.dumps([job]))
     python = ORACLE_PYTHON if implementation == "crowdkit" else Path(sys.executable)
@@ -73,8 +85,8 @@ def run(implementation: str, method: str, answers_path: Path, out: Path) -> dict
             "labels": labels.set_index(labels["task"].astype(str))["label"]}
 
 
-def bench_data(name: str, answers: pd.DataFrame, truth: pd.Series, tmp: Path,
-               implementations: list[str]) -> dict:
+def bench_data(name: str, kinds: set[str], answers: pd.DataFrame, truth: pd.Series, tmp: Path,
+               implementations: list[str], only: set[str] | None) -> dict:
     folder = tmp / name
     folder.mkdir()
     answers_path = folder / "answers.parquet"
@@ -82,8 +94,11 @@ def bench_data(name: str, answers: pd.DataFrame, truth: pd.Series, tmp: Path,
     truth = pd.Series(truth.astype(str).to_numpy(), index=truth.index.astype(str))
     entry: dict = {"answers": len(answers), "tasks": int(answers["task"].nunique()),
                    "workers": int(answers["worker"].nunique()),
-                   "classes": int(answers["label"].nunique()), "methods": {}}
-    for method in METHODS:
+                   "classes": int(answers["label"].nunique()), "kinds": sorted(kinds),
+                   "methods": {}}
+    for method, spec in METHODS.items():
+        if not kinds & set(spec["data"]) or (only and method not in only):
+            continue
         row: dict = {}
         for implementation in implementations:
             result = run(implementation, method, answers_path, folder)
@@ -98,8 +113,27 @@ def bench_data(name: str, answers: pd.DataFrame, truth: pd.Series, tmp: Path,
             row["same_labels"] = round(float((ours.reindex(theirs.index) == theirs).mean()), 6)
             if "seconds" in row["crowdkit"] and row["crowdline"]["seconds"] > 0:
                 row["speedup"] = round(row["crowdkit"]["seconds"] / row["crowdline"]["seconds"], 1)
+                row["memory_ratio"] = round(row["crowdline"]["peak_rss_mb"]
+                                            / row["crowdkit"]["peak_rss_mb"], 3)
         entry["methods"][method] = row
     return entry
+
+
+def scale_summary(data: dict) -> dict:
+    """Issue 15's Dawid-Skene goal, per scale run: speed-up, memory ratio, same labels."""
+    summary = {}
+    for entry in data.values():
+        row = entry["methods"].get("DawidSkene", {})
+        if "scale" not in entry["kinds"] or "speedup" not in row:
+            continue
+        summary[f"{entry['answers']:,} answers"] = {
+            "speedup": row["speedup"], "memory_ratio": row["memory_ratio"],
+            "same_labels": row["same_labels"],
+            "crowdline": {k: row["crowdline"][k] for k in ("seconds", "peak_rss_mb", "iterations")},
+            "crowdkit": {k: row["crowdkit"][k] for k in ("seconds", "peak_rss_mb", "iterations")},
+            "goal_met": bool(row["speedup"] >= SPEED_GOAL and row["memory_ratio"] <= MEMORY_GOAL
+                             and row["same_labels"] == 1.0)}
+    return summary
 
 
 def main() -> None:
@@ -112,10 +146,14 @@ def main() -> None:
                         help="run only the newer methods' rows (aggregate_new_methods.py) and "
                         "merge them into the results")
     parser.add_argument("--skip-new", action="store_true", help="leave out the newer methods")
+    parser.add_argument("--scale-tasks", type=int, nargs="*", default=[300_000, 1_000_000],
+                        help="tasks of each Dawid-Skene scale run (answers = tasks x overlap)")
+    parser.add_argument("--only", nargs="*", help="run only these methods (of METHODS)")
     args = parser.parse_args()
     if args.only_new:
         aggregate_new_methods.main()
         return
+    only = set(args.only) if args.only else None
     implementations = ["crowdline"] + (["crowdkit"] if ORACLE_PYTHON.exists() else [])
     if len(implementations) == 1:
         print(f"crowd-kit oracle missing at {ORACLE_PYTHON} (run `make oracle`): ours only")
@@ -126,13 +164,21 @@ def main() -> None:
         "machine": {"cpus": os.cpu_count(), "python": platform.python_version(),
                     "load_average_at_start": os.getloadavg()},
         "crowdkit": "crowd-kit 1.4.2, scikit-learn<1.6, in .venv-oracle",
-        "settings": {"MajorityVote": {}, "DawidSkene": {"n_iter": 100, "tol": 1e-5}},
+        "settings": {method: spec["params"] for method, spec in METHODS.items()},
         "data": {},
     }
     with tempfile.TemporaryDirectory(prefix="crowdline-bench-aggregate-") as tmp:
+        for tasks in [t for t in args.scale_tasks if t != args.tasks]:
+            answers, truth = synthetic_crowd(tasks, args.overlap, args.classes, args.workers)
+            name = f"ds_scale_{tasks}x{args.overlap}_k{args.classes}"
+            report["data"][name] = bench_data(name, {"scale"}, answers, truth, Path(tmp),
+                                              implementations, only)
+            del answers, truth
         answers, truth = synthetic_crowd(args.tasks, args.overlap, args.classes, args.workers)
         name = f"synthetic_{args.tasks}x{args.overlap}_k{args.classes}"
-        report["data"][name] = bench_data(name, answers, truth, Path(tmp), implementations)
+        kinds = {"synthetic"} | ({"scale"} if args.tasks in args.scale_tasks else set())
+        report["data"][name] = bench_data(name, kinds, answers, truth, Path(tmp),
+                                          implementations, only)
         del answers, truth
         for real in ("product", "dogs"):
             folder = CROWD_DATA / real
@@ -141,13 +187,15 @@ def main() -> None:
                 continue
             answers = pd.read_csv(folder / "answers.csv")
             gold = pd.read_csv(folder / "gold.csv").set_index("task")["label"]
-            report["data"][real] = bench_data(real, answers, gold, Path(tmp), implementations)
+            report["data"][real] = bench_data(real, {"real"}, answers, gold, Path(tmp),
+                                              implementations, only)
         if not args.skip_new:
             pythons = {"crowdline": Path(sys.executable)}
             if ORACLE_PYTHON.exists():
                 pythons["crowdkit"] = ORACLE_PYTHON
             report["new_methods"] = {"data": aggregate_new_methods.bench_new_methods(
                 Path(tmp), RUNNER, pythons, CROWD_DATA)}
+    report["dawid_skene_scale"] = scale_summary(report["data"])
     RESULTS.parent.mkdir(parents=True, exist_ok=True)
     RESULTS.write_text(json.dumps(report, indent=2) + "\n")
     print(f"wrote {RESULTS}")
