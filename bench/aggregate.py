@@ -7,8 +7,9 @@ Data: a synthetic crowd (tasks × overlap answers, worker accuracy U(0.5, 0.95),
 uniform over the other classes) and the real sets in ../shared/data/crowd/ when present. Each
 (data, method, implementation) runs in its own process (tests/aggregate/run_aggregator.py):
 crowd-kit with .venv-oracle's interpreter (`make oracle`), crowdline with this one. Seconds are
-measured inside that process around fit alone; peak memory is the process's peak RSS (it
-includes reading the answers). Accuracy is against the truth (synthetic) or gold (real);
+measured inside that process around fit alone; peak memory is the process's peak RSS after
+reading the answers and fitting (before the results are written out), fit memory that peak
+less the RSS just before fit. Accuracy is against the truth (synthetic) or gold (real);
 "same_labels" is the share of tasks where both implementations chose the same label.
 
 Which method runs on which data is the METHODS table (one row per method). Dawid-Skene also
@@ -80,8 +81,11 @@ def run(implementation: str, method: str, answers_path: Path, out: Path) -> dict
         return {"error": completed.stderr.strip().splitlines()[-1]}
     meta = json.loads((out / job["name"] / "meta.json").read_text())
     labels = pd.read_parquet(out / job["name"] / "labels.parquet")
+    extra = {} if "rss_before_fit_mb" not in meta else {
+        "fit_memory_mb": round(meta["peak_rss_mb"] - meta["rss_before_fit_mb"])}
     return {"seconds": round(meta["seconds"], 3), "iterations": meta["iterations"],
-            "peak_rss_mb": round(meta["peak_rss_mb"]), "process_seconds": round(wall, 2),
+            "peak_rss_mb": round(meta["peak_rss_mb"]), **extra,
+            "process_seconds": round(wall, 2),
             "labels": labels.set_index(labels["task"].astype(str))["label"]}
 
 
@@ -129,8 +133,11 @@ def scale_summary(data: dict) -> dict:
         summary[f"{entry['answers']:,} answers"] = {
             "speedup": row["speedup"], "memory_ratio": row["memory_ratio"],
             "same_labels": row["same_labels"],
-            "crowdline": {k: row["crowdline"][k] for k in ("seconds", "peak_rss_mb", "iterations")},
-            "crowdkit": {k: row["crowdkit"][k] for k in ("seconds", "peak_rss_mb", "iterations")},
+            "fit_memory_ratio": round(row["crowdline"]["fit_memory_mb"]
+                                      / max(row["crowdkit"]["fit_memory_mb"], 1), 3),
+            **{side: {k: row[side][k] for k in ("seconds", "peak_rss_mb", "fit_memory_mb",
+                                                 "iterations")}
+               for side in ("crowdline", "crowdkit")},
             "goal_met": bool(row["speedup"] >= SPEED_GOAL and row["memory_ratio"] <= MEMORY_GOAL
                              and row["same_labels"] == 1.0)}
     return summary

@@ -63,6 +63,13 @@ def peak_rss_mb() -> float:
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
 
 
+def current_rss_mb() -> float:
+    for line in Path("/proc/self/status").read_text().splitlines():
+        if line.startswith("VmRSS:"):
+            return int(line.split()[1]) / 1024
+    return 0.0
+
+
 def run_job(methods: dict, job: dict, out: Path, _: object = None) -> None:
     answers = pd.read_parquet(job["answers"])
     aggregator = methods[job["method"]](**job.get("params", {}))
@@ -75,9 +82,11 @@ def run_job(methods: dict, job: dict, out: Path, _: object = None) -> None:
         earlier = methods[job["method"]](**job.get("params", {}))
         earlier.fit(pd.read_parquet(job["warm_start_from"]))
         kwargs["initial_error"] = earlier.errors_
+    before = current_rss_mb()
     began = time.perf_counter()
     aggregator.fit_predict_proba(answers, *args, **kwargs)  # crowd-kit's Wawa.fit sets no labels_
     seconds = time.perf_counter() - began
+    peak = peak_rss_mb()  # reading the answers and fitting; not writing the results out below
     out.mkdir(parents=True, exist_ok=True)
     labels = aggregator.labels_.rename("label").rename_axis("task").reset_index()
     labels["label"] = labels["label"].astype(str)
@@ -96,7 +105,7 @@ def run_job(methods: dict, job: dict, out: Path, _: object = None) -> None:
         flat.to_parquet(out / "errors.parquet")
     history = getattr(aggregator, "loss_history_", None)
     meta = {"seconds": seconds, "iterations": None if history is None else len(history),
-            "peak_rss_mb": peak_rss_mb()}
+            "peak_rss_mb": peak, "rss_before_fit_mb": before}
     (out / "meta.json").write_text(json.dumps(meta))
 
 

@@ -71,8 +71,10 @@ class EncodedAnswers:
 
     def task_label_counts(self, weights: np.ndarray | None = None) -> np.ndarray:
         """(tasks × classes) sum of ``weights`` (default 1) of the answers giving each label."""
-        flat = np.bincount(self.task * self.n_classes + self.label, weights=weights,
-                           minlength=self.n_tasks * self.n_classes)
+        index = self.task * self.n_classes
+        index += self.label  # in place: one per-answer temporary, not two
+        flat = np.bincount(index, weights=weights, minlength=self.n_tasks * self.n_classes)
+        del index
         return flat.reshape(self.n_tasks, self.n_classes).astype(float, copy=False)
 
     def task_by_worker_label(self) -> sp.csr_matrix:
@@ -106,8 +108,9 @@ def first_appearance(codes: np.ndarray, n_codes: int) -> np.ndarray:
     """The distinct values of ``codes`` (integers in [0, n_codes)) in order of first
     appearance, in O(len + n_codes)."""
     n = len(codes)
-    first = np.full(n_codes, n, dtype=np.int64)
-    first[codes[::-1]] = np.arange(n - 1, -1, -1, dtype=np.int64)  # last assignment wins
+    position = np.int32 if n < 2**31 - 1 else np.int64
+    first = np.full(n_codes, n, dtype=position)
+    first[codes[::-1]] = np.arange(n - 1, -1, -1, dtype=position)  # last assignment wins
     seen = np.flatnonzero(first < n)
     return seen[np.argsort(first[seen], kind="stable")]
 

@@ -47,7 +47,8 @@ class _Incidence:
     def __init__(self, encoded: EncodedAnswers, ones: np.ndarray | None = None) -> None:
         k = encoded.n_classes
         n_rows = encoded.n_workers * k
-        pairs = encoded.worker * k + encoded.label
+        pairs = encoded.worker * k
+        pairs += encoded.label
         self.first_seen = first_appearance(pairs, n_rows)
         self.observed = np.zeros(n_rows, dtype=bool)  # rows of crowd-kit's groupby
         self.observed[self.first_seen] = True
