@@ -156,7 +156,7 @@ class MMSR(Aggregator):
                                    encoded.n_tasks)
                 loss = float(np.linalg.norm(np.outer(u, v) - np.outer(u_prev, v_prev)))
                 self.loss_history_.append(loss)
-                if loss < self.tol:
+                if loss < self.tol or np.isnan(loss):  # NaN stays NaN: see the error below
                     break
         scale = np.sqrt(np.linalg.norm(u) / np.linalg.norm(v))
         signed = _signs(agreement, (u / scale)[:, None])
