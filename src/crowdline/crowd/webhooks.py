@@ -30,6 +30,7 @@ import sqlalchemy as sa
 from crowdline.crowd import tables as t
 from crowdline.crowd.models import iso, now, utc
 from crowdline.crowd.transactions import key, missing, read, write
+from crowdline.database.driver import Driver
 from crowdline.errors import InvalidInput, NotFound
 
 log = logging.getLogger(__name__)
@@ -126,19 +127,23 @@ def delete(conn: sa.Connection, subscription_id: str) -> None:
     conn.execute(t.webhook_subscriptions.delete().where(s.id == subscription_key))
 
 
+_SUBSCRIBED = "SELECT id, event_type FROM crowd_webhook_subscriptions WHERE pool_id = :p"
+
+
 def record(conn: sa.Connection, pool_key: int, event_types: Iterable[str],
            when: dt.datetime, assignment_key: int | None = None) -> None:
     """Queue the events for every subscription of the pool that wants them (outbox)."""
-    wanted = list(event_types)
-    s = t.webhook_subscriptions.c
-    rows = conn.execute(sa.select(s.id, s.event_type).where(
-        s.pool_id == pool_key, s.event_type.in_(wanted))).all()
+    wanted = set(event_types)
+    # every next and submit asks this: one prepared statement on the pool's index (most pools
+    # have no subscription), not a SQLAlchemy query with an expanding IN
+    rows = [(sub, event) for sub, event in Driver(conn).all(_SUBSCRIBED, {"p": pool_key})
+            if event in wanted]
     if not rows:
         return
     conn.execute(t.webhook_deliveries.insert(), [
-        {"subscription_id": r.id, "event_type": r.event_type, "pool_id": pool_key,
+        {"subscription_id": sub, "event_type": event, "pool_id": pool_key,
          "assignment_id": assignment_key, "event_time": when, "status": "PENDING",
-         "attempts": 0, "next_attempt": when, "log": []} for r in rows])
+         "attempts": 0, "next_attempt": when, "log": []} for sub, event in rows])
 
 
 def on_assignment(conn: sa.Connection, pool_key: int, assignment_key: int, old: str,
