@@ -35,11 +35,22 @@ def alembic_config() -> Config:
     return cfg
 
 
+def recorded_heads(script: ScriptDirectory) -> set[str]:
+    """The heads Alembic records in ``alembic_version``: a head that another head depends
+    on (``depends_on`` across parts) is implied by it and not recorded."""
+    heads = set(script.get_heads())
+    implied: set[str] = set()
+    for head in heads:
+        needs = script.get_revision(head).dependencies
+        implied |= {needs} if isinstance(needs, str) else set(needs or ())
+    return heads - implied
+
+
 def upgrade_schema(engine: sa.Engine) -> None:
     """Bring the database to the newest schema of every part; cheap when it is already there."""
     cfg = alembic_config()
     script = ScriptDirectory.from_config(cfg)
-    heads = set(script.get_heads())
+    heads = recorded_heads(script)
     with _lock, engine.connect() as connection:
         current = set(MigrationContext.configure(connection).get_current_heads())
         if current == heads:

@@ -20,7 +20,8 @@ if TYPE_CHECKING:
 
 # Parts that own tables, in dependency order; each has crowdline/<part>/migrations/.
 PARTS_WITH_TABLES = ("store", "pipelines", "crowd")
-_ASSIGNMENT = re.compile(r"^(revision|down_revision)\s*(?::[^=]*)?=\s*(.+)$", re.MULTILINE)
+_ASSIGNMENT = re.compile(r"^(revision|down_revision|depends_on)\s*(?::[^=]*)?=\s*(.+)$",
+                         re.MULTILINE)
 
 
 def migration_heads() -> set[str] | None:
@@ -36,15 +37,18 @@ def migration_heads() -> set[str] | None:
             try:
                 revision = ast.literal_eval(found["revision"].strip())
                 down = ast.literal_eval(found.get("down_revision", "None").strip())
+                # a revision another part's migration depends on is not recorded as a head
+                needs = ast.literal_eval(found.get("depends_on", "None").strip())
             except (KeyError, ValueError, SyntaxError):
                 return None
             if not isinstance(revision, str):
                 return None
             revisions.add(revision)
-            if isinstance(down, str):
-                parents.add(down)
-            elif isinstance(down, (tuple, list)):
-                parents.update(down)
+            for parent in (down, needs):
+                if isinstance(parent, str):
+                    parents.add(parent)
+                elif isinstance(parent, (tuple, list)):
+                    parents.update(parent)
     return revisions - parents
 
 

@@ -78,12 +78,7 @@ class StoreCommitSets:
             .where(commits.c.commit_set == row.id, commits.c.seq.is_not(None))
             .order_by(commits.c.seq)).all()
         infos = [self._commit_infos(conn, r.repo_name, [r])[0] for r in found]
-        created = row.created_at
-        if created is not None and created.tzinfo is None:
-            import datetime as dt
-
-            created = created.replace(tzinfo=dt.UTC)
-        return CommitSetInfo(row.id, int(row.seq), created, infos)
+        return CommitSetInfo(row.id, int(row.seq), row.created_at, infos)  # aware UTC
 
     def head_as_of(self, repo: str, branch: str, before_seq: int) -> str | None:
         """The newest finished commit of ``repo@branch`` whose commit set began before
