@@ -203,6 +203,10 @@ def main() -> None:
             report["new_methods"] = {"data": aggregate_new_methods.bench_new_methods(
                 Path(tmp), RUNNER, pythons, CROWD_DATA)}
     report["dawid_skene_scale"] = scale_summary(report["data"])
+    if args.skip_new and RESULTS.exists():  # keep the newer methods' rows of an earlier run
+        earlier = json.loads(RESULTS.read_text()).get("new_methods")
+        if earlier is not None:
+            report["new_methods"] = earlier
     RESULTS.parent.mkdir(parents=True, exist_ok=True)
     RESULTS.write_text(json.dumps(report, indent=2) + "\n")
     print(f"wrote {RESULTS}")
