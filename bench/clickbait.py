@@ -105,7 +105,7 @@ def main() -> None:
         labels = batch_labels(workspace)
         merged = labels.merge(truth[["id", "truth"]], on="id")
         correct = merged["label"] == merged["truth"]
-        human = merged["labeled_by"] == "human"
+        human = merged["labeled_by"] != "model"
         labels["judgments"] = labels["judgments"].astype(int)
         versions = model_versions(workspace)
         banned = [r.user_id for r in workspace.crowd.list_restrictions()]
@@ -127,7 +127,7 @@ def main() -> None:
             "human_judgments": int(labels["judgments"].sum()),
             "judgments_per_item": round(float(labels["judgments"].sum()) / len(labels), 3),
             "judgments_per_human_item": round(float(labels.loc[
-                labels["labeled_by"] == "human", "judgments"].mean()), 3),
+                labels["labeled_by"] != "model", "judgments"].mean()), 3),
             "honeypot_judgments": int(golden_answers),
             "accuracy": round(float(correct.mean()), 4),
             "accuracy_people": round(float(correct[human].mean()), 4),

@@ -110,6 +110,8 @@ def test_bad_settings_and_prediction_input() -> None:
         TextClassifier(calibration="platt")
     with pytest.raises(InvalidInput, match="max_folds"):
         TextClassifier(max_folds=1)
+    with pytest.raises(InvalidInput, match="char_ngram_range"):
+        TextClassifier(char_ngram_range=(3, 2))
     model = TextClassifier().fit(*synthetic(40))
     with pytest.raises(InvalidInput, match="position 1"):
         model.predict_proba(["goal", 3])
@@ -149,3 +151,16 @@ def test_learns_the_real_clickbait_data(shared_data: Path) -> None:
     hits = model.classes_[probabilities.argmax(axis=1)] == test.label.to_numpy()
     assert confident.mean() > 0.5
     assert hits[confident].mean() >= 0.95
+
+
+def test_character_ngrams_tell_apart_words_never_seen_in_training() -> None:
+    # Inflections share character n-grams but no word: only the character features can
+    # carry "shocking" over to "shocked" and "rates" over to "rated".
+    texts = ["shocking news", "shocking truth", "shocking secret", "shocking trick"] * 5 + [
+        "rates climbed", "rates fell", "rates held", "rates eased"] * 5
+    labels = ["clickbait"] * 20 + ["news"] * 20
+    with_chars = TextClassifier().fit(texts, labels)
+    words_only = TextClassifier(char_ngram_range=None).fit(texts, labels)
+    unseen = ["shocked", "rated"]
+    assert list(with_chars.predict(unseen)) == ["clickbait", "news"]
+    assert words_only.predict_proba(unseen).max(axis=1).max() < 0.6  # no word it knows

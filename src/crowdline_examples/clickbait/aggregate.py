@@ -2,6 +2,10 @@
 
 One datum per labeled batch. Honeypot answers are removed and banned workers' answers are
 dropped before Dawid-Skene; rows the model labeled keep the model's label and probability.
+For rows the router sent to people because the model was unsure ("human"), the model is one
+more voter: its calibrated probability is the prior that the crowd's Dawid-Skene posterior
+updates (posterior ∝ prior × likelihood of the answers). Audited rows ("audit") keep the
+people's label alone, so the audit still measures the model against people only.
 Every output row says who labeled it (`labeled_by`: human, simulated or model), how many
 judgments it took, and which model version routed it.
 """
@@ -11,6 +15,7 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
+import numpy as np
 import pandas as pd
 
 from crowdline.aggregate import DawidSkene, MajorityVote
@@ -62,9 +67,36 @@ def aggregate_folder(batch_dir: Path) -> pd.DataFrame:
     task_ids = result["id"].map(dict(zip(tasks["id"], tasks["task_id"], strict=True)))
     labeled = task_ids.isin(model.labels_.index)
     by_task = task_ids[labeled]
-    result.loc[labeled, "label"] = model.labels_.loc[by_task].to_numpy()
-    result.loc[labeled, "confidence"] = model.probas_.loc[by_task].max(axis=1).round(6).to_numpy()
+    probas = model.probas_.loc[by_task].to_numpy(dtype=float)
+    classes = list(model.probas_.columns)
+    voter = (result.loc[labeled, "decision"] == "human").to_numpy()
+    if voter.any() and len(classes) >= 2:
+        prior = model_prior(result.loc[labeled, "model_label"].to_numpy(),
+                            result.loc[labeled, "model_confidence"].astype(float).to_numpy(),
+                            classes)
+        combined = probas * prior
+        combined /= combined.sum(axis=1, keepdims=True)
+        probas = np.where(voter[:, None], combined, probas)
+    result.loc[labeled, "label"] = np.asarray(classes, dtype=object)[probas.argmax(axis=1)]
+    result.loc[labeled, "confidence"] = probas.max(axis=1).round(6)
     result.loc[labeled, "labeled_by"] = crowd_label
     result.loc[labeled, "judgments"] = (
         answers.groupby("task").size().reindex(by_task).fillna(0).astype(int).to_numpy())
     return result[COLUMNS]
+
+
+def model_prior(model_labels: np.ndarray, confidences: np.ndarray,
+                classes: list) -> np.ndarray:
+    """Per row, the model's probability of each class: its confidence on its own label and
+    the rest shared evenly by the other classes (exact for two classes). Clipped away from 0
+    and 1 so the model can be outvoted."""
+    confidence = np.clip(confidences, 0.02, 0.98)
+    others = (1.0 - confidence) / (len(classes) - 1)
+    prior = np.repeat(others[:, None], len(classes), axis=1)
+    for column, name in enumerate(classes):
+        mine = model_labels == name
+        prior[mine, column] = confidence[mine]
+    # a model label outside the crowd's classes: no opinion
+    unknown = ~np.isin(model_labels, classes)
+    prior[unknown] = 1.0 / len(classes)
+    return prior

@@ -33,7 +33,9 @@ INPUT_REPOS = {
     "headlines": "new unlabeled headlines: commit a CSV with a 'headline' column to label it",
     "simulation": "what the simulated crowd answers from (ground truth); demo and benchmarks only",
 }
-ROUTING = {"threshold": 0.9, "audit_rate": 0.1, "seed": 7}
+# 0.95: a calibrated word+character model is right ~99.5% of the time above it on the
+# clickbait headlines; 5% of confident rows are audited by people (~1,000 per 20,000 rows).
+ROUTING = {"threshold": 0.95, "audit_rate": 0.05, "seed": 7}
 CROWD_BACKENDS = ("simulated", "builtin")
 
 
