@@ -75,7 +75,8 @@ def test_no_process_of_a_kill_9d_runner_is_alive_a_few_seconds_later(
         family = descendants(runner.pid)
         os.kill(runner.pid, signal.SIGKILL)  # the runner only, as `kill -9 PID` does
         runner.wait()
-        deadline = time.monotonic() + 10
+        # the watchdog notices within a second; the margin is for a heavily loaded CI box
+        deadline = time.monotonic() + 30
         while any(running(pid) for pid in family) and time.monotonic() < deadline:
             time.sleep(0.1)
         survivors = [pid for pid in family if running(pid)]
