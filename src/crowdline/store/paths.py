@@ -33,11 +33,14 @@ def check_name(name: str, what: str) -> str:
     return name
 
 
+_BAD_CHARACTER = re.compile(r"[\x00-\x1f\x7f\\]")  # control characters and backslash
+
+
 def normalize_path(path: str, *, allow_root: bool = False) -> str:
     """``"a//b/./c/"`` -> ``"/a/b/c"``; a ``..`` or a control character is BadPath."""
     if not isinstance(path, str):
         raise BadPath(f"path {path!r} is not a string")
-    if any(ord(ch) < 0x20 or ch == "\x7f" for ch in path) or "\\" in path:
+    if _BAD_CHARACTER.search(path):
         raise BadPath(f"path {path!r} contains a control character or a backslash",
                       hint="use printable characters and '/' as the separator")
     parts = [p for p in path.split("/") if p not in ("", ".")]

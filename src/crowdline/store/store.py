@@ -500,21 +500,30 @@ class Store(StoreReading, StoreCommitSets):
             base = paths.normalize_path(dest, allow_root=True).rstrip("/")
             pairs = [(full, paths.normalize_path(f"{base}/{rel}"))
                      for full, rel in _local_files(str(local))]
+        batches = [pairs[start:start + _BATCH] for start in range(0, len(pairs), _BATCH)]
+        remote = hasattr(self.blobs, "fs")
         with concurrent.futures.ThreadPoolExecutor(_THREADS) as pool:
-            for start in range(0, len(pairs), _BATCH):
-                batch = pairs[start:start + _BATCH]
-                if hasattr(self.blobs, "fs"):  # remote: one concurrent upload per batch
+
+            def start_writing(batch: list[tuple[str, str]]) -> list[Any]:
+                # local: file syscalls release the GIL, so threads overlap them; one task per
+                # thread and slice, not per file (a future costs more than a small file's write)
+                return [pool.submit(self._put_local_files, batch[i::_THREADS])
+                        for i in range(_THREADS)]
+
+            pending = start_writing(batches[0]) if batches and not remote else None
+            for number, batch in enumerate(batches):
+                if remote:  # one concurrent upload per batch
                     stored = self.blobs.put_many(Path(f).read_bytes() for f, _ in batch)
-                else:  # local: file syscalls release the GIL, so threads overlap them;
-                    # one task per thread and slice, not per file (a future costs more than
-                    # a small file's write)
-                    slices = [batch[i::_THREADS] for i in range(_THREADS)]
-                    written = list(pool.map(self._put_local_files, slices))
+                else:
+                    written = [future.result() for future in pending]
+                    # the next batch's blobs are written while this one's rows are staged
+                    if number + 1 < len(batches):
+                        pending = start_writing(batches[number + 1])
                     stored = [None] * len(batch)
                     for i, results in enumerate(written):
                         stored[i::_THREADS] = results
                 self._stage(repo, commit_id, [
-                    self._put_row(p, digest, size)
+                    _staged_put(p, digest, size)
                     for (_, p), (digest, size) in zip(batch, stored, strict=True)])
                 if progress is not None:
                     progress(len(batch))
@@ -608,6 +617,12 @@ def _local_files(root: str) -> list[tuple[str, str]]:
                       hint="links may only point at files inside the folder; copy the "
                            "targets in, or remove the links, then put the folder again")
     return found
+
+
+def _staged_put(path: str, digest: str, size: int) -> dict[str, Any]:
+    """The staging row of a put at an already normalized ``path``."""
+    key = paths.to_key(path)
+    return {"pkey": key, "dkey": paths.dir_key(key), "op": "put", "hash": digest, "size": size}
 
 
 def _chunks(items: Sequence[Any], size: int = _IN_CHUNK) -> Iterator[Sequence[Any]]:
