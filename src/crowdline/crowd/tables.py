@@ -189,10 +189,10 @@ sa.Index("ix_crowd_assignments_pool_idtext", assignments.c.pool_id,
 BIG_ID = sa.BigInteger().with_variant(sa.Integer(), "sqlite")
 webhook_subscriptions = sa.Table(
     "crowd_webhook_subscriptions", metadata,
-    sa.Column("id", sa.Integer, primary_key=True, autoincrement=True),
+    sa.Column("id", ID, primary_key=True, autoincrement=True),
     sa.Column("webhook_url", sa.String(2000), nullable=False),
     sa.Column("event_type", sa.String(40), nullable=False),
-    sa.Column("pool_id", sa.Integer, nullable=False),
+    sa.Column("pool_id", ID, nullable=False),
     sa.Column("secret_key", sa.String(500), nullable=True),
     sa.Column("created", TZ, nullable=False),
     sa.Index("ix_crowd_webhook_subscriptions_pool", "pool_id", "event_type"),
@@ -201,7 +201,7 @@ webhook_subscriptions = sa.Table(
 webhook_deliveries = sa.Table(
     "crowd_webhook_deliveries", metadata,
     sa.Column("id", BIG_ID, primary_key=True, autoincrement=True),
-    sa.Column("subscription_id", sa.Integer, nullable=False),
+    sa.Column("subscription_id", ID, nullable=False),
     sa.Column("event_type", sa.String(40), nullable=False),
     sa.Column("pool_id", BIG_ID, nullable=False),
     sa.Column("assignment_id", BIG_ID, nullable=True),
@@ -218,10 +218,10 @@ webhook_deliveries = sa.Table(
 # Bonuses (recorded only: crowdline pays nobody) and message threads to workers.
 user_bonuses = sa.Table(
     "crowd_user_bonuses", metadata,
-    sa.Column("id", sa.Integer, primary_key=True, autoincrement=True),
-    sa.Column("worker_id", sa.Integer, nullable=False),
+    sa.Column("id", ID, primary_key=True, autoincrement=True),
+    sa.Column("worker_id", ID, nullable=False),
     sa.Column("amount", sa.Numeric(12, 2), nullable=False),
-    sa.Column("assignment_id", sa.Integer, nullable=True),
+    sa.Column("assignment_id", ID, nullable=True),
     sa.Column("public_title", sa.JSON, nullable=True),
     sa.Column("public_message", sa.JSON, nullable=True),
     sa.Column("private_comment", sa.Text, nullable=True),
@@ -232,7 +232,7 @@ user_bonuses = sa.Table(
 
 message_threads = sa.Table(
     "crowd_message_threads", metadata,
-    sa.Column("id", sa.Integer, primary_key=True, autoincrement=True),
+    sa.Column("id", ID, primary_key=True, autoincrement=True),
     sa.Column("topic", sa.JSON, nullable=False),
     sa.Column("answerable", sa.Boolean, nullable=False),
     sa.Column("folders", sa.JSON, nullable=False),
@@ -241,9 +241,9 @@ message_threads = sa.Table(
 
 messages = sa.Table(
     "crowd_messages", metadata,
-    sa.Column("id", sa.Integer, primary_key=True, autoincrement=True),
-    sa.Column("thread_id", sa.Integer, nullable=False),
-    sa.Column("worker_id", sa.Integer, nullable=False),  # the worker the thread is with
+    sa.Column("id", ID, primary_key=True, autoincrement=True),
+    sa.Column("thread_id", ID, nullable=False),
+    sa.Column("worker_id", ID, nullable=False),  # the worker the thread is with
     sa.Column("from_requester", sa.Boolean, nullable=False),
     sa.Column("text", sa.JSON, nullable=False),
     sa.Column("created", TZ, nullable=False),
