@@ -44,7 +44,17 @@ def alive(pid: int, started: str | None = None) -> bool:
         return False
     except PermissionError:
         return True
+    if _zombie(pid):  # killed, not yet reaped by its new parent: it runs nothing any more
+        return False
     return started is None or start_time(pid) in (None, started)
+
+
+def _zombie(pid: int) -> bool:
+    try:
+        stat = Path(f"/proc/{pid}/stat").read_text()
+    except OSError:
+        return False
+    return stat.rpartition(")")[2].split()[:1] == ["Z"]
 
 
 def workers_folder(home: str | Path) -> Path:
