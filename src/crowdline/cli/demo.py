@@ -69,9 +69,21 @@ def demo(
         _print_incremental(workspace, jobs_before)
         _print_report(build_report(workspace), title="after batch 2")
         console.print(f"[green]done[/green] in {time.monotonic() - started:.1f} s — workspace: "
-                      f"{folder} (try: CROWDLINE_HOME={folder} crowdline list commit dataset)")
+                      f"{folder}\nlook around: {_activate_hint()}export CROWDLINE_HOME={folder}; "
+                      "crowdline list commit dataset")
     finally:
         workspace.close()
+
+
+def _activate_hint() -> str:
+    """`make demo` runs crowdline from .venv without activating it: say how to, if needed."""
+    import os
+    import sys
+
+    bin_dir = Path(sys.executable).parent
+    on_path = any(Path(p).resolve() == bin_dir.resolve()
+                  for p in os.environ.get("PATH", "").split(os.pathsep) if p)
+    return "" if on_path else f". {bin_dir / 'activate'}; "
 
 
 def _fresh_folder(home: Path | None) -> Path:
