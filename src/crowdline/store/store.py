@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import concurrent.futures
 import contextlib
-import os
 import uuid
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from pathlib import Path
@@ -22,7 +21,6 @@ import sqlalchemy as sa
 from crowdline.database.ids import expand_prefix
 from crowdline.database.transactions import reading, writing
 from crowdline.errors import (
-    BadPath,
     BranchMoved,
     BranchNotFound,
     CommitFinished,
@@ -36,6 +34,7 @@ from crowdline.errors import (
 from crowdline.store import paths, publish, snapshots
 from crowdline.store.blobs import BlobStore, open_blob_store
 from crowdline.store.commit_sets import StoreCommitSets
+from crowdline.store.local_folder import local_files
 from crowdline.store.models import (
     BranchInfo,
     CommitInfo,
@@ -499,7 +498,7 @@ class Store(StoreReading, StoreCommitSets):
         else:
             base = paths.normalize_path(dest, allow_root=True).rstrip("/")
             pairs = [(full, paths.normalize_path(f"{base}/{rel}"))
-                     for full, rel in _local_files(str(local))]
+                     for full, rel in local_files(str(local))]
         batches = [pairs[start:start + _BATCH] for start in range(0, len(pairs), _BATCH)]
         remote = hasattr(self.blobs, "fs")
         with concurrent.futures.ThreadPoolExecutor(_THREADS) as pool:
@@ -584,39 +583,6 @@ class CommitWriter:
 
     def delete_file(self, path: str) -> None:
         self._store.delete_file(self.repo, self.id, path)
-
-
-def _local_files(root: str) -> list[tuple[str, str]]:
-    """(full path, "/"-separated path relative to ``root``) of every file, sorted.
-
-    A symbolic link is never followed out of the folder: a link to a file inside ``root``
-    is stored as that file's bytes; a link that leads outside, a broken link and a link to a
-    folder are refused (BadPath naming them) before anything is stored."""
-    found: list[tuple[str, str]] = []
-    refused: list[str] = []
-    real_root = os.path.realpath(root)
-    for folder, dirs, files in os.walk(root):
-        dirs.sort()
-        rel = os.path.relpath(folder, root).replace(os.sep, "/")
-        prefix = "" if rel == "." else rel + "/"
-        refused.extend(prefix + name for name in dirs
-                       if os.path.islink(os.path.join(folder, name)))
-        for name in sorted(files):
-            full = os.path.join(folder, name)
-            if os.path.islink(full):
-                target = os.path.realpath(full)
-                inside = os.path.commonpath([real_root, target]) == real_root
-                if not inside or not os.path.isfile(target):
-                    refused.append(prefix + name)
-                    continue
-            found.append((full, prefix + name))
-    if refused:
-        shown = ", ".join(refused[:5]) + (f" and {len(refused) - 5} more" if len(refused) > 5
-                                          else "")
-        raise BadPath(f"{root} holds symbolic links crowdline will not follow: {shown}",
-                      hint="links may only point at files inside the folder; copy the "
-                           "targets in, or remove the links, then put the folder again")
-    return found
 
 
 def _staged_put(path: str, digest: str, size: int) -> dict[str, Any]:
