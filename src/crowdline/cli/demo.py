@@ -8,8 +8,10 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 import typer
+from rich.markup import escape
 from rich.panel import Panel
 from rich.table import Table
+from rich.text import Text
 
 from crowdline.cli.output import console
 from crowdline.errors import InvalidInput
@@ -149,21 +151,24 @@ def _print_report(report: dict, *, title: str) -> None:
                      f"{metrics.get('accuracy')} / {metrics.get('f1')} "
                      f"(first model: {first.get('accuracy')} / {first.get('f1')})"))
     for label, value in rows:
-        table.add_row(label, "" if value is None else str(value))
+        table.add_row(label, Text("" if value is None else str(value)))
     for ban in report.get("banned", []):
-        table.add_row("banned", f"{ban['worker']} ({ban['scope']}): {ban['why']}")
+        table.add_row("banned", Text(f"{ban['worker']} ({ban['scope']}): {ban['why']}"))
     console.print(table)
     lineage = report.get("lineage")
     if lineage:
-        lines = [f"[bold]{lineage['headline']}[/bold] → {lineage['label']} "
-                 f"(confidence {lineage['confidence']})",
+        # headlines and answers are user text: escaped, so "[...]" in them is not rich markup
+        lines = [f"[bold]{escape(str(lineage['headline']))}[/bold] → "
+                 f"{escape(str(lineage['label']))} (confidence {lineage['confidence']})",
                  "commits: " + " ← ".join(lineage["commits"]),
-                 f"raw row: {lineage['raw_row']}",
+                 f"raw row: {escape(str(lineage['raw_row']))}",
                  f"routed by model {lineage['model_version']}; pool {lineage['pool']}, "
                  f"task {lineage['task']}"]
         for judgment in lineage["judgments"]:
-            lines.append(f"  {judgment['worker']}: {judgment['answer']} (honeypot accuracy "
-                         f"{judgment['honeypot_accuracy']})")
+            accuracy = judgment["honeypot_accuracy"]
+            shown = "no honeypots yet" if accuracy is None else f"{accuracy:.2f}"
+            lines.append(f"  {escape(str(judgment['worker']))}: "
+                         f"{escape(str(judgment['answer']))} (honeypot accuracy {shown})")
         console.print(Panel("\n".join(lines), title="lineage of one label", highlight=False))
 
 

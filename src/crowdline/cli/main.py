@@ -7,6 +7,7 @@ import pkgutil
 import sys
 
 import typer
+from rich.markup import escape
 
 import crowdline.cli
 from crowdline.cli.output import err_console
@@ -64,9 +65,10 @@ def main() -> None:
     try:
         app()
     except CrowdlineError as exc:
-        err_console.print(f"[red]error:[/red] {exc.message}", highlight=False)
+        # messages quote user input (names, paths): escaped, so "[/x]" in them is not markup
+        err_console.print(f"[red]error:[/red] {escape(exc.message)}", highlight=False)
         if exc.hint:
-            err_console.print(f"[yellow]hint:[/yellow] {exc.hint}", highlight=False)
+            err_console.print(f"[yellow]hint:[/yellow] {escape(exc.hint)}", highlight=False)
         sys.exit(exc.exit_code)
 
 

@@ -13,7 +13,9 @@ from typing import TYPE_CHECKING, Any
 
 import typer
 from rich.console import Console
+from rich.markup import escape
 from rich.table import Table
+from rich.text import Text
 
 if TYPE_CHECKING:
     from crowdline.workspace import Workspace
@@ -83,15 +85,16 @@ def render(
         table.add_column("field", style="bold")
         table.add_column("value")
         for key, value in plain.items():
-            table.add_row(key, human(value, key))
+            table.add_row(Text(key), Text(human(value, key)))
         console.print(table)
         return
     cols = list(columns or (rows[0].keys() if rows else []))
-    table = Table(title=title)
+    table = Table(title=escape(title) if title else title)
     for col in cols:
         table.add_column(col)
     for row in rows:
-        table.add_row(*(_short_id(human(row.get(col), col)) for col in cols))
+        # cells are user text (names, paths, comments): Text, so "[...]" in them is not markup
+        table.add_row(*(Text(_short_id(human(row.get(col), col))) for col in cols))
     console.print(table)
     if total is not None and total > len(rows):
         err_console.print(f"showing {len(rows)} of {total:,} (use --limit to see more)")
