@@ -223,6 +223,10 @@ class TaskNotFound(NotFound):
     pass
 
 
+class TaskSuiteNotFound(NotFound):
+    pass
+
+
 class AssignmentNotFound(NotFound):
     pass
 

@@ -33,6 +33,7 @@ from crowdline.crowd import (
     workers,
 )
 from crowdline.crowd import search as search_module
+from crowdline.crowd import suites as suites_module
 from crowdline.crowd import tasks as tasks_module
 from crowdline.crowd.facts import FactsCache
 from crowdline.crowd.models import (
@@ -45,8 +46,10 @@ from crowdline.crowd.models import (
     Restriction,
     Skill,
     SubmitResult,
+    SuiteImportReport,
     Task,
     TaskImportReport,
+    TaskSuite,
     Worker,
     WorkerSkill,
     now,
@@ -73,6 +76,7 @@ __all__ = [
     "SubmitResult",
     "Task",
     "TaskImportReport",
+    "TaskSuite",
     "Worker",
     "WorkerSkill",
 ]
@@ -237,6 +241,37 @@ class Crowd(OutreachMixin):
                          infinite_overlap: bool | None = None) -> Task:
         return write(self.engine, lambda c: tasks_module.set_task_overlap(
             c, task_id, overlap, infinite_overlap))
+
+    # -- requester-made task suites (crowd/suites.py) ----------------------------------------
+    def create_task_suites(self, suites: list[dict[str, Any]], *, allow_defaults: bool = False,
+                           skip_invalid_items: bool = False,
+                           open_pool: bool = False) -> SuiteImportReport:
+        """Task suites in Toloka's dict shape (``pool_id``, ``tasks``, ``overlap``...), each
+        issued as a unit; a pool takes either these or tasks for the mixer, as on Toloka."""
+        return write(self.engine, lambda c: suites_module.create_suites(
+            c, suites, allow_defaults=allow_defaults, skip_invalid_items=skip_invalid_items,
+            open_pool=open_pool))
+
+    def get_task_suite(self, suite_id: str) -> TaskSuite:
+        return read(self.engine, lambda c: suites_module.get_suite(c, suite_id))
+
+    def search_task_suites(self, search: Search, *, task_id: str | None = None
+                           ) -> tuple[list[TaskSuite], bool]:
+        """A page of task suites filtered, sorted and paged in SQL."""
+        return read(self.engine, lambda c: suites_module.search_suites(c, search,
+                                                                       task_id=task_id))
+
+    def patch_task_suite(self, suite_id: str, patch: dict[str, Any], *,
+                         open_pool: bool = False) -> TaskSuite:
+        """overlap / infinite_overlap and issuing_order_override."""
+        return write(self.engine, lambda c: suites_module.patch_suite(
+            c, suite_id, patch, open_pool=open_pool))
+
+    def set_task_suite_overlap_or_min(self, suite_id: str, overlap: int, *,
+                                      open_pool: bool = False) -> TaskSuite:
+        """The overlap becomes ``overlap``, or as low as the copies issued allow (0 stops)."""
+        return write(self.engine, lambda c: suites_module.set_overlap_or_min(
+            c, suite_id, overlap, open_pool=open_pool))
 
     # -- workers ---------------------------------------------------------------------------
     def invite_worker(self, name: str, *,

@@ -118,6 +118,9 @@ def skip_tasks(conn: sa.Connection, worker_key: int, assignment_id: str,
     if utc(row.expires_at) <= when:
         raise AssignmentNotActive(f"assignment {row.id} expired",
                                   hint="its tasks went back to the queue; request a new suite")
+    if row.suite_id is not None:
+        raise InvalidInput(f"assignment {row.id} is a copy of task suite {row.suite_id}, whose "
+                           "tasks are answered together", hint="skip the whole suite instead")
     if _pool_type(conn, row.pool_id) == "TRAINING":
         raise InvalidInput("training tasks cannot be skipped one by one",
                            hint="answer every training task; the feedback shows the right ones")

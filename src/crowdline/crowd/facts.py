@@ -72,7 +72,8 @@ _RESTRICTIONS = ("SELECT scope, pool_id, project_id, will_expire FROM crowd_rest
                  "WHERE worker_id = :w")
 _SKILLS = "SELECT skill_id, value FROM crowd_worker_skills WHERE worker_id = :w"
 _POOL_COLUMNS = ("p.id, p.project_id, p.type, p.status, p.priority, {pc}, p.created, "
-                 "p.last_started, p.last_stopped, r.public_name, r.status, {rc}, r.created")
+                 "p.last_started, p.last_stopped, p.grouping, r.public_name, r.status, {rc}, "
+                 "r.created")
 
 
 def _pool_sql(driver: Driver, where: str) -> str:
@@ -136,11 +137,12 @@ class FactsCache:
         from crowdline.crowd.projects import _project, instructions_html, labels_of
 
         (pool_key, project_key, kind, status, priority, pool_config, created, started,
-         stopped, public_name, project_status, project_config, project_created) = row
+         stopped, grouping, public_name, project_status, project_config, project_created) = row
         pool = _pool(SimpleNamespace(
             id=pool_key, project_id=project_key, type=kind, status=status, priority=priority,
             config=driver.load_json(pool_config), created=driver.load_ts(created),
-            last_started=driver.load_ts(started), last_stopped=driver.load_ts(stopped)))
+            last_started=driver.load_ts(started), last_stopped=driver.load_ts(stopped),
+            grouping=grouping))
         project = _project(SimpleNamespace(
             id=project_key, public_name=public_name, status=project_status,
             config=driver.load_json(project_config), created=driver.load_ts(project_created)))

@@ -16,7 +16,7 @@ from typing import Any
 
 import sqlalchemy as sa
 
-from crowdline.crowd import captcha, quality, training, webhooks
+from crowdline.crowd import captcha, quality, suites, training, webhooks
 from crowdline.crowd import tables as t
 from crowdline.crowd.facts import FactsCache, Pooled, WorkerFacts, touch_worker
 from crowdline.crowd.filters import filter_matches, worker_facts
@@ -65,8 +65,9 @@ _CLAIM = ("UPDATE crowd_tasks SET issued = issued + 1, "
           "WHERE id IN (SELECT id {unseen}{lock}) AND (overlap IS NULL OR issued < overlap) "
           "RETURNING id, input_values")
 _INSERT_SUITE = ("INSERT INTO crowd_assignments (pool_id, worker_id, status, task_ids, "
-                 "solutions, reward, mixed, created, expires_at) VALUES (:p, :w, 'ACTIVE', "
-                 ":task_ids, NULL, :reward, :yes, :now, :expires) RETURNING id")
+                 "solutions, reward, mixed, created, expires_at, suite_id) VALUES (:p, :w, "
+                 "'ACTIVE', :task_ids, NULL, :reward, :mixed, :now, :expires, :suite) "
+                 "RETURNING id")
 
 
 def _insert_answers_sql(count: int) -> str:
@@ -234,15 +235,23 @@ def request_assignment(conn: sa.Connection, worker_key: int, pool_id: str | None
             if pool.quality_control.get("captcha_frequency"):
                 view.captcha = captcha.question_for(conn, int(active[0]))
             return view
-        suite = _issue(conn, d, pool, worker_key)
-        if not suite:
-            continue
+        suite_key = None
+        if pool.grouping == suites.SUITES:  # requester-made suites, issued whole
+            claimed = suites.claim(d, pool, worker_key)
+            if claimed is None:
+                continue
+            suite_key, suite = claimed
+        else:
+            suite = _issue(conn, d, pool, worker_key)
+            if not suite:
+                continue
         expires_at = when + dt.timedelta(seconds=pool.assignment_max_duration_seconds)
         task_keys = [k for k, _, _ in suite]
         assignment_key = d.one(_INSERT_SUITE, {
             "p": pool_key, "w": worker_key, "task_ids": d.json(task_keys),
             "reward": 0.0 if pool.type == "TRAINING" else pool.reward_per_assignment,
-            "yes": True, "now": d.ts(when), "expires": d.ts(expires_at)})[0]
+            "mixed": suite_key is None, "now": d.ts(when), "expires": d.ts(expires_at),
+            "suite": suite_key})[0]
         answers: dict[str, Any] = {"w": worker_key, "a": assignment_key, "p": pool_key}
         for i, (k, kind, _) in enumerate(suite):
             answers[f"t{i}"], answers[f"k{i}"] = k, kind
@@ -368,7 +377,8 @@ def _completed_tasks(conn: sa.Connection, pool: Pool, project: Project,
             t.assignments, s.id == a.assignment_id).where(
             a.task_id.in_(task_keys), s.status.in_(("SUBMITTED", "ACCEPTED")))):
         answers[r.task_id].append((r.worker_id, r.output_values))
-    dynamic = pool.dynamic_overlap_config
+    # a requester suite is issued whole: one of its tasks cannot get one more answer alone
+    dynamic = pool.dynamic_overlap_config if pool.grouping != suites.SUITES else None
     completed = []
     for task_key in task_keys:
         overlap, given = overlaps[task_key], answers[task_key]
@@ -482,7 +492,8 @@ def _assignments(conn: sa.Connection, rows: list[Any]) -> list[Assignment]:
     result = []
     for r in rows:
         result.append(Assignment(
-            id=str(r.id), task_suite_id=str(r.id), pool_id=str(r.pool_id),
+            id=str(r.id), task_suite_id=str(r.suite_id if r.suite_id is not None else r.id),
+            pool_id=str(r.pool_id),
             user_id=str(r.worker_id), status=r.status, reward=r.reward,
             tasks=[_task_dict(tasks[k]) for k in r.task_ids], solutions=r.solutions,
             mixed=r.mixed, automerged=False, created=utc(r.created),

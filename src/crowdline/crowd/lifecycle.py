@@ -3,7 +3,8 @@
 Pool:        OPEN <-> CLOSED -> ARCHIVED
 Assignment:  ACTIVE -> SUBMITTED -> ACCEPTED | REJECTED
              ACTIVE -> ACCEPTED            (a submit in an auto-accept pool)
-             ACTIVE -> SKIPPED | EXPIRED   (the suite's real tasks go back to the queue)
+             ACTIVE -> SKIPPED | EXPIRED   (the suite's real tasks, or a requester-made
+                                           suite's copy, go back to the queue)
 """
 
 from __future__ import annotations
@@ -63,8 +64,16 @@ def set_pool_status(conn: sa.Connection, pool_key: int, new_status: str,
     return True
 
 
-def release_tasks(conn: sa.Connection, assignment_key: int) -> None:
-    """Give the real tasks of a skipped or expired suite their overlap slots back."""
+def release_tasks(conn: sa.Connection, assignment_key: int,
+                  suite_key: int | None = None) -> None:
+    """Give the real tasks of a skipped or expired suite their overlap slots back; a copy of
+    a requester-made suite (``suite_key``) gives the suite's slot back instead."""
+    if suite_key is not None:
+        s = t.task_suites.c
+        conn.execute(t.task_suites.update().where(s.id == suite_key, s.issued > 0).values(
+            issued=s.issued - 1, available=sa.or_(s.overlap.is_(None),
+                                                  s.issued - 1 < s.overlap)))
+        return
     task_ids = [r.task_id for r in conn.execute(sa.select(t.answers.c.task_id).where(
         t.answers.c.assignment_id == assignment_key, t.answers.c.kind == "REAL"))]
     if not task_ids:
@@ -91,7 +100,7 @@ def set_assignment_status(conn: sa.Connection, row: Any, new_status: str, when: 
         raise AssignmentNotActive(f"assignment {row.id} changed while this ran",
                                   hint="fetch it again and retry")
     if new_status in ("SKIPPED", "EXPIRED"):
-        release_tasks(conn, row.id)
+        release_tasks(conn, row.id, row.suite_id)
     webhooks.on_assignment(conn, int(row.pool_id), int(row.id), row.status, new_status, when)
 
 

@@ -95,6 +95,7 @@ class Pool:
     private_comment: str = ""
     will_expire: dt.datetime | None = None
     extra: dict[str, Any] = field(default_factory=dict)
+    grouping: str | None = None  # SUITES: requester-made task suites (crowd/suites.py)
 
     @property
     def default_overlap(self) -> int:
@@ -164,6 +165,49 @@ class Task:
         if self.message_on_unknown_solution:
             data["message_on_unknown_solution"] = self.message_on_unknown_solution
         return data
+
+
+@dataclass
+class TaskSuite:
+    """A requester-made task suite: its tasks go to one worker together, to at most
+    ``overlap`` workers (None: infinite), never twice to the same worker."""
+
+    id: str
+    pool_id: str
+    tasks: list[dict[str, Any]]  # {id, input_values, known_solutions?, hint?}, in order
+    overlap: int | None
+    issued: int
+    issuing_order_override: float
+    created: dt.datetime
+
+    @property
+    def remaining_overlap(self) -> int | None:
+        return None if self.overlap is None else max(0, self.overlap - self.issued)
+
+    def to_dict(self) -> dict[str, Any]:
+        data: dict[str, Any] = {
+            "id": self.id,
+            "pool_id": self.pool_id,
+            "tasks": self.tasks,
+            "overlap": self.overlap,
+            "infinite_overlap": self.overlap is None,
+            "remaining_overlap": self.remaining_overlap,
+            "issuing_order_override": self.issuing_order_override,
+            "mixed": False,
+            "automerged": False,
+            "reserved_for": [],
+            "unavailable_for": [],
+            "created": iso(self.created),
+        }
+        return {k: v for k, v in data.items() if v is not None}
+
+
+@dataclass
+class SuiteImportReport:
+    """What ``create_task_suites`` made (by input position) and what it refused."""
+
+    items: dict[int, TaskSuite] = field(default_factory=dict)
+    validation_errors: dict[int, dict[str, str]] = field(default_factory=dict)
 
 
 @dataclass

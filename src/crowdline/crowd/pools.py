@@ -141,7 +141,8 @@ def _pool(row: sa.Row[Any]) -> Pool:
         private_comment=config.get("private_comment") or "",
         will_expire=utc(dt.datetime.fromisoformat(will_expire))
         if isinstance(will_expire, str) else None,
-        extra={k: v for k, v in config.items() if k not in known})
+        extra={k: v for k, v in config.items() if k not in known},
+        grouping=getattr(row, "grouping", None))
 
 
 def create_pool(conn: sa.Connection, config: dict[str, Any],

@@ -16,7 +16,7 @@ from typing import Any
 
 import sqlalchemy as sa
 
-from crowdline.crowd import captcha
+from crowdline.crowd import captcha, suites
 from crowdline.crowd import tables as t
 from crowdline.crowd.configs import check_quality_control
 from crowdline.crowd.facts import touch_worker
@@ -422,9 +422,12 @@ def _change_overlap(ctx: Context, params: dict[str, Any], figures: dict[str, Any
     if not task_keys or delta == 0:
         return None
     c = t.tasks.c
-    ctx.conn.execute(t.tasks.update().where(c.id.in_(task_keys), c.overlap.is_not(None))
-                     .values(overlap=c.overlap + delta,
-                             available=c.issued < c.overlap + delta))
+    if ctx.pool.grouping == suites.SUITES:  # a requester suite is issued again as a whole
+        suites.raise_overlap(ctx.conn, task_keys, delta)
+    else:
+        ctx.conn.execute(t.tasks.update().where(c.id.in_(task_keys), c.overlap.is_not(None))
+                         .values(overlap=c.overlap + delta,
+                                 available=c.issued < c.overlap + delta))
     reopened = False
     if params.get("open_pool") and ctx.pool.status == "CLOSED":
         reopened = set_pool_status(ctx.conn, ctx.pool_key, "OPEN", ctx.when)

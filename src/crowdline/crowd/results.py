@@ -34,6 +34,12 @@ def is_pool_complete(conn: sa.Connection, pool_id: str) -> bool:
         c.overlap.is_not(None)).limit(1)).first()
     if open_task is not None:
         return False
+    st = t.task_suites.c  # requester-made suites hold their tasks' slots
+    open_suite = conn.execute(sa.select(st.id).where(
+        st.pool_id == pool_key, st.available == sa.true(), st.overlap.is_not(None)).limit(1)
+    ).first()
+    if open_suite is not None:
+        return False
     active = conn.execute(sa.select(s.id).where(
         s.pool_id == pool_key, s.status == "ACTIVE").limit(1)).first()
     return active is None

@@ -44,7 +44,10 @@ TASK_FIELDS: dict[str, sa.ColumnElement[Any]] = {
     "id": _id_text(t.tasks.c.id), "pool_id": t.tasks.c.pool_id,
     "created": t.tasks.c.created, "overlap": t.tasks.c.overlap}
 ASSIGNMENT_FIELDS: dict[str, sa.ColumnElement[Any]] = {
-    "id": _id_text(t.assignments.c.id), "task_suite_id": _id_text(t.assignments.c.id),
+    "id": _id_text(t.assignments.c.id),
+    # a copy of a requester-made suite names the suite; a mixer-made suite is the assignment
+    "task_suite_id": sa.cast(sa.func.coalesce(t.assignments.c.suite_id, t.assignments.c.id),
+                             sa.Text),
     "pool_id": t.assignments.c.pool_id, "user_id": t.assignments.c.worker_id,
     "status": t.assignments.c.status, "created": t.assignments.c.created,
     "submitted": t.assignments.c.submitted, "accepted": t.assignments.c.accepted,

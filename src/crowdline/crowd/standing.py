@@ -23,7 +23,7 @@ from typing import Any
 import sqlalchemy as sa
 
 from crowdline.crowd import tables as t
-from crowdline.crowd import training
+from crowdline.crowd import suites, training
 from crowdline.crowd.filters import filter_matches, worker_facts
 from crowdline.crowd.models import utc
 from crowdline.crowd.pools import _pool, get_pool
@@ -36,6 +36,11 @@ LEFT_CAP = 10_000
 
 def tasks_left(conn: sa.Connection, pool_key: int, kind: str = "REAL") -> int:
     """How many tasks of the pool can still be handed out (capped at LEFT_CAP + 1)."""
+    s = t.task_suites.c
+    in_suites = sum(len(ids) for ids in conn.execute(sa.select(s.task_ids).where(
+        s.pool_id == pool_key, s.available == sa.true()).limit(LEFT_CAP + 1)).scalars())
+    if in_suites:  # a pool of requester-made suites (their tasks are not available alone)
+        return min(in_suites, LEFT_CAP + 1)
     c = t.tasks.c
     capped = (sa.select(c.id).where(c.pool_id == pool_key, c.kind == kind,
                                     c.available == sa.true()).limit(LEFT_CAP + 1).subquery())
@@ -147,9 +152,12 @@ def standing(conn: sa.Connection, worker_key: int, pool_id: str,
         return {**base, "state": "later", "reason": "paused"}
     kind = "TRAINING" if pool.type == "TRAINING" else "REAL"
     c, a = t.tasks.c, t.answers.c
-    free = conn.execute(sa.select(c.id).where(
-        c.pool_id == pool_key, c.kind == kind, c.available == sa.true(),
-        ~sa.exists().where(a.task_id == c.id, a.worker_id == worker_key)).limit(1)).first()
+    if pool.grouping == suites.SUITES:
+        free: Any = True if suites.suites_left(conn, pool_key, worker_key) else None
+    else:
+        free = conn.execute(sa.select(c.id).where(
+            c.pool_id == pool_key, c.kind == kind, c.available == sa.true(),
+            ~sa.exists().where(a.task_id == c.id, a.worker_id == worker_key)).limit(1)).first()
     if free is not None and _enough_control_tasks(conn, pool, worker_key):
         return {**base, "state": "open"}  # a suite is there (the work page would get one)
     if free is None and _held_by_others(conn, pool_key, worker_key, kind):

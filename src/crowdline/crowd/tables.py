@@ -46,6 +46,9 @@ pools = sa.Table(
     sa.Column("created", TZ, nullable=False),
     sa.Column("last_started", TZ, nullable=True),
     sa.Column("last_stopped", TZ, nullable=True),
+    # how the pool groups tasks into suites: NULL (no tasks yet, or tasks for the mixer) or
+    # SUITES (requester-made task suites); as on Toloka, a pool uses one way, not both
+    sa.Column("grouping", sa.String(16), nullable=True),
     sa.Index("ix_crowd_pools_status", "status", "priority"),
 )
 
@@ -62,8 +65,28 @@ tasks = sa.Table(
     sa.Column("issued", sa.Integer, nullable=False),
     sa.Column("available", sa.Boolean, nullable=False),
     sa.Column("created", TZ, nullable=False),
+    # the requester-made suite this task belongs to; such a task is never ``available`` to
+    # the mixer: its suite (crowd_task_suites) holds the overlap slots and is issued whole
+    sa.Column("suite_id", ID, nullable=True),
     sa.Index("ix_crowd_tasks_next", "pool_id", "kind", "available", "id"),
 )
+
+# Requester-made task suites (Toloka's POST /task-suites): issued as a unit, each to at most
+# ``overlap`` workers (NULL = infinite), never twice to one worker. ``issued`` and
+# ``available`` work as crowd_tasks' do, changed only by conditional UPDATEs.
+task_suites = sa.Table(
+    "crowd_task_suites", metadata,
+    sa.Column("id", ID, primary_key=True, autoincrement=True),
+    sa.Column("pool_id", ID, sa.ForeignKey("crowd_pools.id"), nullable=False),
+    sa.Column("task_ids", sa.JSON, nullable=False),  # in the requester's order
+    sa.Column("overlap", sa.Integer, nullable=True),
+    sa.Column("issued", sa.Integer, nullable=False),
+    sa.Column("available", sa.Boolean, nullable=False),
+    sa.Column("issuing_order_override", sa.Float, nullable=False),
+    sa.Column("created", TZ, nullable=False),
+)
+sa.Index("ix_crowd_task_suites_next", task_suites.c.pool_id, task_suites.c.available,
+         task_suites.c.issuing_order_override.desc(), task_suites.c.id)
 
 workers = sa.Table(
     "crowd_workers", metadata,
@@ -97,7 +120,9 @@ assignments = sa.Table(
     sa.Column("public_comment", sa.Text, nullable=True),
     sa.Column("idempotency_key", sa.String(200), nullable=True),
     sa.Column("submit_result", sa.JSON, nullable=True),
+    sa.Column("suite_id", ID, nullable=True),  # a requester-made suite; NULL: the mixer's
     sa.Index("ix_crowd_assignments_pool", "pool_id", "status"),
+    sa.Index("ix_crowd_assignments_suite", "suite_id", "worker_id"),
     sa.Index("ix_crowd_assignments_worker", "worker_id", "pool_id", "status"),
     sa.Index("ix_crowd_assignments_expiry", "status", "expires_at"),
 )
@@ -184,6 +209,8 @@ captchas = sa.Table(
 sa.Index("ix_crowd_tasks_pool_idtext", tasks.c.pool_id, sa.cast(tasks.c.id, sa.Text))
 sa.Index("ix_crowd_assignments_pool_idtext", assignments.c.pool_id,
          sa.cast(assignments.c.id, sa.Text))
+sa.Index("ix_crowd_task_suites_pool_idtext", task_suites.c.pool_id,
+         sa.cast(task_suites.c.id, sa.Text))
 
 # Toloka's webhook subscriptions, and the outbox / delivery log of their events.
 BIG_ID = sa.BigInteger().with_variant(sa.Integer(), "sqlite")

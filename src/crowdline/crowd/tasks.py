@@ -106,7 +106,7 @@ def _check_input(project: Project, values: Any) -> dict[str, str]:
     return errors
 
 
-def _check_task(item: Any, pool: Pool, project: Project, allow_defaults: bool
+def check_task(item: Any, pool: Pool, project: Project, allow_defaults: bool
                 ) -> tuple[dict[str, Any] | None, dict[str, str]]:
     if not isinstance(item, dict):
         return None, {"task": "must be an object"}
@@ -168,7 +168,13 @@ def create_tasks(conn: sa.Connection, items: list[dict[str, Any]], *,
         if found is None:
             report.validation_errors[position] = {"pool_id": f"pool {pool_id!r} does not exist"}
             continue
-        row, errors = _check_task(item, *found, allow_defaults)
+        if found[0].grouping == "SUITES":
+            report.validation_errors[position] = {"pool_id": (
+                f"pool {pool_id} holds requester-made task suites; as on Toloka, a pool does "
+                "not also take tasks for the mixer: add them as task suites "
+                "(POST /task-suites), or use another pool")}
+            continue
+        row, errors = check_task(item, *found, allow_defaults)
         if errors:
             report.validation_errors[position] = errors
         else:
@@ -266,6 +272,12 @@ def set_task_overlap(conn: sa.Connection, task_id: str, overlap: int | None = No
                      infinite_overlap: bool | None = None) -> Task:
     """Change a task's overlap; raising it sends the task back to the queue."""
     task = get_task(conn, task_id)
+    suite_key = conn.execute(sa.select(t.tasks.c.suite_id).where(
+        t.tasks.c.id == int(task.id))).scalar()
+    if suite_key is not None:
+        raise InvalidInput(f"task {task.id} belongs to task suite {suite_key}, which is issued "
+                           "as a whole", hint=f"change the overlap of task suite {suite_key} "
+                           "(patch_task_suite / patch_task_suite_overlap_or_min)")
     if infinite_overlap:
         new = None
     elif overlap is None:
