@@ -58,6 +58,8 @@ ASSIGNMENT_FIELDS: dict[str, sa.ColumnElement[Any]] = {
 def _value(column: sa.ColumnElement[Any], name: str, value: Any) -> Any:
     """A query value as the column's type: ids and counts as ints, times as aware UTC."""
     kind = column.type
+    if isinstance(kind, sa.types.TypeDecorator):  # e.g. UtcDateTime: its stored type decides
+        kind = kind.impl_instance
     if isinstance(kind, sa.Text):
         return str(value)
     try:

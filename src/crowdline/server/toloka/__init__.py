@@ -25,6 +25,7 @@ from crowdline.server.toloka import (
     requester,
     restrictions,
     skills,
+    task_suites,
     tasks,
     trainings,
 )
@@ -39,8 +40,8 @@ STAGING_PREFIX = "/api/staging"
 
 router = APIRouter(route_class=TolokaRoute, dependencies=[Depends(require_requester)],
                    tags=["toloka"])
-for _module in (requester, projects, pools, trainings, tasks, assignments, restrictions,
-                skills, aggregation, operations, outreach):
+for _module in (requester, projects, pools, trainings, tasks, task_suites, assignments,
+                restrictions, skills, aggregation, operations, outreach):
     router.include_router(_module.router)
 
 

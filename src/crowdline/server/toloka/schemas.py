@@ -46,6 +46,41 @@ class TaskIn(Strict):
         return data
 
 
+class TaskSuiteIn(Strict):
+    """One task suite of ``POST /task-suites``. The tasks, the overlap and the settings
+    crowdline lacks are checked by the crowd (``crowd/suites.py``), which names each
+    problem by its path (``tasks[2].input_values.text``)."""
+
+    model_config = ConfigDict(extra="forbid", populate_by_name=True)
+
+    pool_id: str
+    tasks: list[Any]
+    overlap: int | None = None
+    infinite_overlap: bool | None = None
+    issuing_order_override: float | None = None
+    mixed: bool | None = None
+    reserved_for: list[str] | None = None
+    unavailable_for: list[str] | None = None
+    traits_all_of: list[str] | None = None
+    traits_any_of: list[str] | None = None
+    traits_none_of_any: list[str] | None = None
+    longitude: float | None = None
+    latitude: float | None = None
+    # read-only fields a client may echo back; they are not settings
+    id: str | None = None
+    remaining_overlap: int | None = None
+    automerged: bool | None = None
+    created: str | None = None
+    item_idx: str | None = Field(default=None, alias="__item_idx")
+
+    def to_crowd(self) -> dict[str, Any]:
+        return self.model_dump(exclude_none=True, exclude={"item_idx"})
+
+
+class TaskSuiteOverlapPatch(Strict):
+    overlap: int
+
+
 class OverlapPatch(Strict):
     overlap: int | None = Field(default=None, ge=0)
     infinite_overlap: bool | None = None
