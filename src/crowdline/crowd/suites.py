@@ -27,7 +27,7 @@ from crowdline.crowd.models import Pool, Project, SuiteImportReport, TaskSuite, 
 from crowdline.crowd.pools import get_pool
 from crowdline.crowd.projects import get_project
 from crowdline.crowd.search import Search, search_rows
-from crowdline.crowd.tasks import check_task, get_tasks
+from crowdline.crowd.tasks import check_task, get_tasks, insert_with_ids
 from crowdline.crowd.transactions import key, missing
 from crowdline.database.driver import Driver
 from crowdline.errors import InvalidInput, PoolNotFound, TaskNotFound, TaskSuiteNotFound
@@ -99,7 +99,7 @@ def _suite_overlap(item: dict[str, Any], pool: Pool, allow_defaults: bool,
     return overlap
 
 
-def _check_suite(conn: sa.Connection, item: Any, pool: Pool, project: Project,
+def _check_suite(item: Any, pool: Pool, project: Project, refusal: str | None,
                  allow_defaults: bool) -> tuple[dict[str, Any], list[dict[str, Any]],
                                                 dict[str, str]]:
     if not isinstance(item, dict):
@@ -111,7 +111,6 @@ def _check_suite(conn: sa.Connection, item: Any, pool: Pool, project: Project,
     if item.get("mixed") not in (None, False):
         errors["mixed"] = ("must be false: mixed=true marks suites the mixer made, and a "
                            "requester suite is grouped by hand")
-    refusal = _pool_refusal(conn, pool)
     if refusal:
         errors["pool_id"] = refusal
     overlap = _suite_overlap(item, pool, allow_defaults, errors)
@@ -162,7 +161,7 @@ def create_suites(conn: sa.Connection, items: list[Any], *, allow_defaults: bool
                   ) -> SuiteImportReport:
     """Insert task suites (any pools); invalid ones are reported by position, or fail the
     batch (nothing created) when ``skip_invalid_items`` is false."""
-    pools: dict[str, tuple[Pool, Project] | None] = {}
+    pools: dict[str, tuple[Pool, Project, str | None] | None] = {}
     report = SuiteImportReport()
     valid: list[tuple[int, dict[str, Any], list[dict[str, Any]]]] = []
     for position, item in enumerate(items):
@@ -170,7 +169,8 @@ def create_suites(conn: sa.Connection, items: list[Any], *, allow_defaults: bool
         if pool_id not in pools:
             try:
                 pool = get_pool(conn, pool_id)
-                pools[pool_id] = (pool, get_project(conn, pool.project_id))
+                pools[pool_id] = (pool, get_project(conn, pool.project_id),
+                                  _pool_refusal(conn, pool))
             except PoolNotFound:
                 pools[pool_id] = None
         found = pools[pool_id]
@@ -179,7 +179,7 @@ def create_suites(conn: sa.Connection, items: list[Any], *, allow_defaults: bool
                 "pool_id": f"pool {pool_id!r} does not exist" if pool_id
                 else "is required: the pool the suite goes to"}
             continue
-        suite, rows, errors = _check_suite(conn, item, *found, allow_defaults)
+        suite, rows, errors = _check_suite(item, *found, allow_defaults)
         if errors:
             report.validation_errors[position] = errors
         else:
@@ -193,8 +193,7 @@ def create_suites(conn: sa.Connection, items: list[Any], *, allow_defaults: bool
             payload={"validation_errors": {str(k): v for k, v in
                                            report.validation_errors.items()}})
     created = now()
-    for position, suite, rows in valid:
-        report.items[position] = _insert(conn, suite, rows, created)
+    report.items.update(_insert(conn, valid, created))
     used = {suite["pool_id"] for _, suite, _ in valid}
     for pool_key in sorted(used):
         conn.execute(t.pools.update().where(t.pools.c.id == pool_key,
@@ -207,25 +206,38 @@ def create_suites(conn: sa.Connection, items: list[Any], *, allow_defaults: bool
     return report
 
 
-def _insert(conn: sa.Connection, suite: dict[str, Any], rows: list[dict[str, Any]],
-            created: Any) -> TaskSuite:
-    overlap = suite["overlap"]
-    suite_key = conn.execute(t.task_suites.insert().values(
-        pool_id=suite["pool_id"], task_ids=[], overlap=overlap, issued=0, available=False,
-        issuing_order_override=suite["issuing_order_override"], created=created)
-    ).inserted_primary_key[0]
+def _insert(conn: sa.Connection, valid: list[tuple[int, dict[str, Any], list[dict[str, Any]]]],
+            created: Any) -> dict[int, TaskSuite]:
+    """Three statements for the whole batch: the suites, their tasks, the suites' task lists."""
+    if not valid:
+        return {}
+    suite_keys = insert_with_ids(conn, t.task_suites, [
+        {"pool_id": suite["pool_id"], "task_ids": [], "overlap": suite["overlap"],
+         "issued": 0, "available": False,
+         "issuing_order_override": suite["issuing_order_override"], "created": created}
+        for _, suite, _ in valid])
     # the tasks are never available to the mixer; the suite holds their overlap slots
-    params = [{**row, "overlap": overlap, "available": False, "suite_id": suite_key,
-               "created": created} for row in rows]
-    task_keys = list(conn.execute(t.tasks.insert().returning(
-        t.tasks.c.id, sort_by_parameter_order=True), params).scalars())
-    conn.execute(t.task_suites.update().where(t.task_suites.c.id == suite_key).values(
-        task_ids=task_keys, available=overlap is None or overlap > 0))
-    return TaskSuite(
-        id=str(suite_key), pool_id=str(suite["pool_id"]),
-        tasks=[_task_dict(k, row) for k, row in zip(task_keys, rows, strict=True)],
-        overlap=overlap, issued=0, issuing_order_override=suite["issuing_order_override"],
-        created=created)
+    params = [{**row, "overlap": suite["overlap"], "available": False, "suite_id": suite_key,
+               "created": created}
+              for (_, suite, rows), suite_key in zip(valid, suite_keys, strict=True)
+              for row in rows]
+    task_keys = iter(insert_with_ids(conn, t.tasks, params))
+    made: dict[int, TaskSuite] = {}
+    updates = []
+    for (position, suite, rows), suite_key in zip(valid, suite_keys, strict=True):
+        keys = [next(task_keys) for _ in rows]
+        overlap = suite["overlap"]
+        updates.append({"k": suite_key, "ids": keys,
+                        "open": overlap is None or overlap > 0})
+        made[position] = TaskSuite(
+            id=str(suite_key), pool_id=str(suite["pool_id"]),
+            tasks=[_task_dict(k, row) for k, row in zip(keys, rows, strict=True)],
+            overlap=overlap, issued=0, issuing_order_override=suite["issuing_order_override"],
+            created=created)
+    c = t.task_suites.c
+    conn.execute(t.task_suites.update().where(c.id == sa.bindparam("k")).values(
+        task_ids=sa.bindparam("ids", type_=sa.JSON), available=sa.bindparam("open")), updates)
+    return made
 
 
 def _task_dict(task_key: int, row: Any) -> dict[str, Any]:
