@@ -41,7 +41,8 @@ def test_a_suite_goes_whole_in_order_to_overlap_workers_once_each(crowd: Crowd) 
     report = crowd.create_task_suites([suite(pool.id, 0, size=4, overlap=2),
                                        suite(pool.id, 1, overlap=1)], open_pool=True)
     first, second = report.items[0], report.items[1]
-    assert first.remaining_overlap == 2 and len(first.tasks) == 4
+    assert first.remaining_overlap == 2
+    assert len(first.tasks) == 4
     workers = [crowd.invite_worker(f"w{i}")[0] for i in range(4)]
     got = {}
     for worker in workers:
@@ -172,7 +173,8 @@ def test_bad_suites_are_refused_and_change_nothing(crowd: Crowd) -> None:
     # skip_invalid_items keeps the good ones; defaults come from the pool
     report = crowd.create_task_suites([suite(pool.id, 0), suite(pool.id, 1, overlap=0)],
                                       allow_defaults=True, skip_invalid_items=True)
-    assert list(report.items) == [0] and list(report.validation_errors) == [1]
+    assert list(report.items) == [0]
+    assert list(report.validation_errors) == [1]
     assert report.items[0].overlap == 3
     # once it holds suites, the pool takes no tasks for the mixer
     with pytest.raises(InvalidInput, match="task suites"):
@@ -215,8 +217,10 @@ def test_concurrent_annotators_never_exceed_suite_overlap(crowd: Crowd,
     assert len(frame) == SUITES * 3 * OVERLAP
     assert not frame.duplicated(["task", "worker"]).any()
     mixer_frame = crowd.answers_frame(mixer_pool.id)
-    assert len(mixer_frame) == 10 * 2 and not mixer_frame.duplicated(["task", "worker"]).any()
-    assert crowd.is_pool_complete(pool.id) and crowd.is_pool_complete(mixer_pool.id)
+    assert len(mixer_frame) == 10 * 2
+    assert not mixer_frame.duplicated(["task", "worker"]).any()
+    assert crowd.is_pool_complete(pool.id)
+    assert crowd.is_pool_complete(mixer_pool.id)
     assert len(acknowledged) == SUITES * OVERLAP + len(
         counts(crowd, "SELECT id FROM crowd_assignments WHERE pool_id = :p",
                p=int(mixer_pool.id)))

@@ -93,9 +93,11 @@ def test_suites_through_the_client_until_the_pool_completes(toloka_server: Any) 
     assert sync.items["0"].tasks[0].input_values == {"text": "item 0"}
 
     got = client.get_task_suite(made[1].id)
-    assert got.issuing_order_override == 10 and len(got.tasks) == 3
+    assert got.issuing_order_override == 10
+    assert len(got.tasks) == 3
     ids = [suite.id for suite in client.get_task_suites(pool_id=pool.id, batch_size=2)]
-    assert len(ids) == 5 and ids == sorted(ids)
+    assert len(ids) == 5
+    assert ids == sorted(ids)
     newest = client.find_task_suites(pool_id=pool.id, sort=["-created", "-id"], limit=2)
     assert [s.id for s in newest.items] == sorted(ids, key=int, reverse=True)[:2]
     assert newest.has_more
@@ -132,7 +134,8 @@ def test_suites_through_the_client_until_the_pool_completes(toloka_server: Any) 
     for assignment in assignments:
         assert [t.id for t in assignment.tasks] == by_suite[assignment.task_suite_id]
     one = client.find_assignments(task_suite_id=single.id)
-    assert len(one.items) == 3 and len({a.user_id for a in one.items}) == 3
+    assert len(one.items) == 3
+    assert len({a.user_id for a in one.items}) == 3
     op = client.wait_operation(client.aggregate_solutions_by_pool(
         type=toloka.aggregation.AggregatedSolutionType.DAWID_SKENE, pool_id=pool.id,
         fields=[toloka.aggregation.PoolAggregatedSolutionRequest.Field(name="label")]),
@@ -177,14 +180,16 @@ def test_bad_suites_get_tolokas_error_and_change_nothing(toloka_server: Any) -> 
     made = client.create_task_suites(
         [task_suite(pool.id, ["fine"], overlap=1), task_suite(pool.id, ["y"], overlap=-1)],
         skip_invalid_items=True, async_mode=False)
-    assert list(made.items) == ["0"] and list(made.validation_errors) == ["1"]
+    assert list(made.items) == ["0"]
+    assert list(made.validation_errors) == ["1"]
     # the message says what is wrong, over plain HTTP too
     response = httpx.post(f"{toloka_server.url}/api/v1/task-suites",
                           json={"pool_id": pool.id, "tasks": [], "overlap": 1},
                           headers={"Authorization": f"OAuth {toloka_server.token}"})
     assert response.status_code == 400
     body = response.json()
-    assert body["code"] == "VALIDATION_ERROR" and "non-empty list of tasks" in body["message"]
+    assert body["code"] == "VALIDATION_ERROR"
+    assert "non-empty list of tasks" in body["message"]
     suite_id = made.items["0"].id
     with pytest.raises(toloka_errors.ValidationApiError, match="overlap"):
         client.patch_task_suite_overlap_or_min(suite_id, overlap=-1)

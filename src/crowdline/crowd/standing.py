@@ -22,8 +22,8 @@ from typing import Any
 
 import sqlalchemy as sa
 
-from crowdline.crowd import tables as t
 from crowdline.crowd import suites, training
+from crowdline.crowd import tables as t
 from crowdline.crowd.filters import filter_matches, worker_facts
 from crowdline.crowd.models import utc
 from crowdline.crowd.pools import _pool, get_pool
