@@ -4,6 +4,7 @@ input refused with nothing changed; pools of mixer-made suites keep working besi
 
 from __future__ import annotations
 
+import datetime as dt
 import threading
 from typing import Any
 
@@ -100,27 +101,39 @@ def test_golden_tasks_in_a_suite_are_checked(crowd: Crowd) -> None:
     assert [(kind, bool(ok)) for kind, ok in golden] == [("GOLDEN", False)]
 
 
-def test_skip_and_expiry_give_the_copy_back_to_others_only(crowd: Crowd) -> None:
+def one_copy_suite(crowd: Crowd) -> tuple[Any, Any, Any, Any]:
+    """A pool with one suite of overlap 1, and two workers."""
     pool = suites_pool(crowd)
     created = crowd.create_task_suites([suite(pool.id, 0, overlap=1)], open_pool=True).items[0]
-    a, _ = crowd.invite_worker("a")
-    b, _ = crowd.invite_worker("b")
+    return pool, created, crowd.invite_worker("a")[0], crowd.invite_worker("b")[0]
+
+
+def test_skip_and_expiry_give_the_copy_back_to_others_only(crowd: Crowd) -> None:
+    pool, created, a, b = one_copy_suite(crowd)
     view = crowd.request_assignment(a.id, pool.id)
     assert crowd.request_assignment(b.id, pool.id) is None  # its one copy is taken
+    assert crowd.worker_standing(b.id, pool.id)["state"] == "later"  # a holds it
     crowd.skip_assignment(a.id, view.id)
     assert crowd.get_task_suite(created.id).remaining_overlap == 1
     assert crowd.request_assignment(a.id, pool.id) is None  # a skipped it: not again
+    assert crowd.worker_standing(a.id, pool.id)["state"] == "finished"
+    assert crowd.worker_standing(b.id, pool.id)["state"] == "open"
     other = crowd.request_assignment(b.id, pool.id)
     assert crowd.get_assignment(other.id).task_suite_id == created.id
     with pytest.raises(InvalidInput, match="answered together"):
         crowd.skip_tasks(b.id, other.id, [other.tasks[0]["id"]])
+    # b lets it expire: the copy goes to a third worker, never back to b
+    later = Crowd(engine=crowd.engine,
+                  clock=lambda: dt.datetime.now(dt.UTC) + dt.timedelta(hours=1))
+    c, _ = later.invite_worker("c")
+    taken = later.request_assignment(c.id, pool.id)
+    assert later.get_assignment(other.id).status == "EXPIRED"
+    assert later.get_assignment(taken.id).task_suite_id == created.id
+    assert later.request_assignment(b.id, pool.id) is None
 
 
 def test_patch_overlap_and_overlap_or_min(crowd: Crowd) -> None:
-    pool = suites_pool(crowd)
-    created = crowd.create_task_suites([suite(pool.id, 0, overlap=1)], open_pool=True).items[0]
-    a, _ = crowd.invite_worker("a")
-    b, _ = crowd.invite_worker("b")
+    pool, created, a, b = one_copy_suite(crowd)
     view = crowd.request_assignment(a.id, pool.id)
     crowd.submit_assignment(a.id, view.id, [answer("clickbait")] * 3)
     assert crowd.is_pool_complete(pool.id)

@@ -14,8 +14,9 @@ from crowdline.crowd.toloka_backend import import_toloka
 toloka = import_toloka()
 
 
-def make_pool(client: Any) -> Any:
-    project = client.create_project(toloka.Project(
+def make_project(client: Any) -> Any:
+    """A project of one text input and a label "a" or "b"."""
+    return client.create_project(toloka.Project(
         public_name="p", public_description="p",
         task_spec=toloka.project.task_spec.TaskSpec(
             input_spec={"text": toloka.project.StringSpec()},
@@ -23,6 +24,10 @@ def make_pool(client: Any) -> Any:
             view_spec=toloka.project.TemplateBuilderViewSpec(
                 view=toloka.project.template_builder.TextViewV1(
                     toloka.project.template_builder.InputData("text"))))))
+
+
+def make_pool(client: Any) -> Any:
+    project = make_project(client)
     pool = toloka.Pool(project_id=project.id, private_name="p", reward_per_assignment=0.01,
                        may_contain_adult_content=False, assignment_max_duration_seconds=60,
                        defaults=toloka.Pool.Defaults(default_overlap_for_new_tasks=1))

@@ -11,6 +11,7 @@ from typing import Any
 
 import httpx
 import pytest
+from test_toloka_paging import make_project
 
 from crowdline.crowd.toloka_backend import import_toloka
 
@@ -21,14 +22,7 @@ ANSWERS = {**TRUTH, "gold": "a"}  # what the annotators answer; "gold" is a cont
 
 
 def make_pool(client: Any, *, mixer: bool = False) -> Any:
-    project = client.create_project(toloka.Project(
-        public_name="suites", public_description="suites",
-        task_spec=toloka.project.task_spec.TaskSpec(
-            input_spec={"text": toloka.project.StringSpec()},
-            output_spec={"label": toloka.project.StringSpec(allowed_values=["a", "b"])},
-            view_spec=toloka.project.TemplateBuilderViewSpec(
-                view=toloka.project.template_builder.TextViewV1(
-                    toloka.project.template_builder.InputData("text"))))))
+    project = make_project(client)
     pool = toloka.Pool(project_id=project.id, private_name="suites", reward_per_assignment=0.01,
                        may_contain_adult_content=False, assignment_max_duration_seconds=60,
                        defaults=toloka.Pool.Defaults(default_overlap_for_new_task_suites=2,

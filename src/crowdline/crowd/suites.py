@@ -25,12 +25,18 @@ from crowdline.crowd.configs import MAX_OVERLAP, MAX_SUITE_TASKS
 from crowdline.crowd.lifecycle import set_pool_status
 from crowdline.crowd.models import Pool, Project, SuiteImportReport, TaskSuite, now, utc
 from crowdline.crowd.pools import get_pool
-from crowdline.crowd.projects import get_project
 from crowdline.crowd.search import Search, search_rows
-from crowdline.crowd.tasks import check_task, get_tasks, insert_with_ids
+from crowdline.crowd.tasks import (
+    PoolsSeen,
+    check_task,
+    get_tasks,
+    insert_with_ids,
+    pool_of,
+    refuse_batch,
+)
 from crowdline.crowd.transactions import key, missing
 from crowdline.database.driver import Driver
-from crowdline.errors import InvalidInput, PoolNotFound, TaskNotFound, TaskSuiteNotFound
+from crowdline.errors import InvalidInput, TaskNotFound, TaskSuiteNotFound
 
 SUITES = "SUITES"
 ORDER_LIMIT = 99999.99999  # Toloka's range of issuing_order_override
@@ -161,37 +167,26 @@ def create_suites(conn: sa.Connection, items: list[Any], *, allow_defaults: bool
                   ) -> SuiteImportReport:
     """Insert task suites (any pools); invalid ones are reported by position, or fail the
     batch (nothing created) when ``skip_invalid_items`` is false."""
-    pools: dict[str, tuple[Pool, Project, str | None] | None] = {}
+    pools: PoolsSeen = {}
+    refusals: dict[str, str | None] = {}  # why a pool cannot take suites, once per pool
     report = SuiteImportReport()
     valid: list[tuple[int, dict[str, Any], list[dict[str, Any]]]] = []
     for position, item in enumerate(items):
-        pool_id = str(item.get("pool_id", "")) if isinstance(item, dict) else ""
-        if pool_id not in pools:
-            try:
-                pool = get_pool(conn, pool_id)
-                pools[pool_id] = (pool, get_project(conn, pool.project_id),
-                                  _pool_refusal(conn, pool))
-            except PoolNotFound:
-                pools[pool_id] = None
-        found = pools[pool_id]
+        pool_id, found = pool_of(conn, item, pools)
         if found is None:
             report.validation_errors[position] = {
                 "pool_id": f"pool {pool_id!r} does not exist" if pool_id
                 else "is required: the pool the suite goes to"}
             continue
-        suite, rows, errors = _check_suite(item, *found, allow_defaults)
+        if pool_id not in refusals:
+            refusals[pool_id] = _pool_refusal(conn, found[0])
+        suite, rows, errors = _check_suite(item, *found, refusals[pool_id], allow_defaults)
         if errors:
             report.validation_errors[position] = errors
         else:
             valid.append((position, suite, rows))
-    if report.validation_errors and not skip_invalid_items:
-        first = min(report.validation_errors)
-        raise InvalidInput(
-            f"{len(report.validation_errors)} of {len(items)} task suites are not valid; "
-            f"nothing was created (first, #{first}: {report.validation_errors[first]})",
-            hint="fix them, or pass skip_invalid_items=True to create the valid ones",
-            payload={"validation_errors": {str(k): v for k, v in
-                                           report.validation_errors.items()}})
+    if not skip_invalid_items:
+        refuse_batch(report.validation_errors, len(items), "task suites")
     created = now()
     report.items.update(_insert(conn, valid, created))
     used = {suite["pool_id"] for _, suite, _ in valid}

@@ -149,22 +149,44 @@ def check_task(item: Any, pool: Pool, project: Project, allow_defaults: bool
             "overlap": overlap, "issued": 0, "available": True}, {}
 
 
+PoolsSeen = dict[str, tuple[Pool, Project] | None]
+
+
+def pool_of(conn: sa.Connection, item: Any, pools: PoolsSeen
+            ) -> tuple[str, tuple[Pool, Project] | None]:
+    """The pool (and project) an uploaded item names, read once per batch; None: no such
+    pool."""
+    pool_id = str(item.get("pool_id", "")) if isinstance(item, dict) else ""
+    if pool_id not in pools:
+        try:
+            pool = get_pool(conn, pool_id)
+            pools[pool_id] = (pool, get_project(conn, pool.project_id))
+        except PoolNotFound:
+            pools[pool_id] = None
+    return pool_id, pools[pool_id]
+
+
+def refuse_batch(errors: dict[int, dict[str, str]], total: int, noun: str) -> None:
+    """All or nothing: the batch fails naming its first invalid item; nothing is created."""
+    if not errors:
+        return
+    first = min(errors)
+    raise InvalidInput(
+        f"{len(errors)} of {total} {noun} are not valid; nothing was created (first, "
+        f"#{first}: {errors[first]})",
+        hint="fix them, or pass skip_invalid_items=True to create the valid ones",
+        payload={"validation_errors": {str(k): v for k, v in errors.items()}})
+
+
 def create_tasks(conn: sa.Connection, items: list[dict[str, Any]], *,
                  allow_defaults: bool = True, skip_invalid_items: bool = False,
                  open_pool: bool = False, report_items: bool = True) -> TaskImportReport:
     """Insert tasks (any pools); invalid ones are reported by position, or fail the batch."""
-    pools: dict[str, tuple[Pool, Project] | None] = {}
+    pools: PoolsSeen = {}
     report = TaskImportReport()
     rows: list[tuple[int, dict[str, Any]]] = []
     for position, item in enumerate(items):
-        pool_id = str(item.get("pool_id", "")) if isinstance(item, dict) else ""
-        if pool_id not in pools:
-            try:
-                pool = get_pool(conn, pool_id)
-                pools[pool_id] = (pool, get_project(conn, pool.project_id))
-            except PoolNotFound:
-                pools[pool_id] = None
-        found = pools[pool_id]
+        pool_id, found = pool_of(conn, item, pools)
         if found is None:
             report.validation_errors[position] = {"pool_id": f"pool {pool_id!r} does not exist"}
             continue
@@ -179,14 +201,8 @@ def create_tasks(conn: sa.Connection, items: list[dict[str, Any]], *,
             report.validation_errors[position] = errors
         else:
             rows.append((position, row))  # type: ignore[arg-type]
-    if report.validation_errors and not skip_invalid_items:
-        first = min(report.validation_errors)
-        raise InvalidInput(
-            f"{len(report.validation_errors)} of {len(items)} tasks are not valid; nothing "
-            f"was created (first, #{first}: {report.validation_errors[first]})",
-            hint="fix them, or pass skip_invalid_items=True to create the valid ones",
-            payload={"validation_errors": {str(k): v for k, v in
-                                           report.validation_errors.items()}})
+    if not skip_invalid_items:
+        refuse_batch(report.validation_errors, len(items), "tasks")
     created = now()
     for start in range(0, len(rows), INSERT_CHUNK):
         chunk = rows[start:start + INSERT_CHUNK]
