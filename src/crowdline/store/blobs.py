@@ -1,17 +1,20 @@
 """Content-addressed blobs: BLAKE3 hex names, deduplicated across repos and commits.
 
-Local folders are written with plain ``os`` (temp file + rename: a reader never sees a
-half blob, and a crash leaves at most a stray ``.tmp`` file); any other fsspec URL (S3...)
-goes through fsspec. Blobs live at ``<root>/blake3/<2 hex>/<62 hex>``.
+Local folders are written with plain ``os``. A blob is *loose*, one file at
+``<root>/blake3/<2 hex>/<62 hex>`` (temp file + rename: a reader never sees a half blob, and
+a crash leaves at most a stray ``.tmp`` file), or *packed*: a bulk put of many small files
+appends them to one pack under ``<root>/packs/`` (see packs.py). Reads look in both. Any
+other fsspec URL (S3...) goes through fsspec, one object per blob at the loose path.
 """
 
 from __future__ import annotations
 
+import contextlib
 import io
 import itertools
 import os
 import threading
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator, Sequence
 from pathlib import Path
 from typing import Any, BinaryIO
 from urllib.parse import urlparse
@@ -19,9 +22,14 @@ from urllib.parse import urlparse
 import blake3
 
 from crowdline.errors import BackendUnavailable, ConfigError, FileNotFound
+from crowdline.store.packs import PackSet, PackWriter, read_blob
 
 _CHUNK = 1 << 20
 _IN_MEMORY = 16 << 20  # smaller files are hashed and written from memory
+PACK_MAX = 1 << 20  # files up to this size go into packs in a bulk put; bigger stay loose
+PACK_MIN_FILES = 256  # fewer files than this in one put: loose blobs, no new pack
+_PENDING_BYTES = 4 << 20  # a thread hands its records to the pack at least this often
+_READ_BUFFER = 64 << 10  # each thread's buffer for reading small files
 _tmp_counter = itertools.count()
 
 
@@ -57,6 +65,11 @@ class BlobStore:
     def exists(self, digest: str) -> bool:
         raise NotImplementedError
 
+    @contextlib.contextmanager
+    def bulk(self, files: int) -> Iterator[BulkPut]:
+        """A writer for a put of ``files`` local files (``put_files`` from many threads)."""
+        yield BulkPut(self)
+
     def _missing(self, digest: str) -> FileNotFound:
         return FileNotFound(f"blob {digest} is missing from the object store",
                             hint="run `crowdline fsck` to see what else is damaged")
@@ -68,6 +81,35 @@ class LocalBlobStore(BlobStore):
         self.root.mkdir(parents=True, exist_ok=True)
         self._made_dirs: set[str] = set()
         self._lock = threading.Lock()
+        self._packs: PackSet | None = None
+
+    @property
+    def packs(self) -> PackSet:
+        if self._packs is None:  # a listing and an mmap a pack: only when first needed
+            self._packs = PackSet(os.path.join(self.root, "packs"))
+        return self._packs
+
+    def _packed(self, digest: str, *, refresh: bool) -> tuple[str, int, int] | None:
+        """Where a packed blob is; ``refresh`` re-lists the packs (new ones, unsealed ones)."""
+        try:
+            raw = bytes.fromhex(digest)
+        except ValueError:
+            return None
+        if len(raw) != 32:
+            return None
+        found = self.packs.find_sealed(raw)
+        if found is None and refresh:
+            self.packs.refresh(scan_open=True)
+            found = self.packs.find(raw)
+        return found
+
+    def _read_packed(self, digest: str, location: tuple[str, int, int] | None) -> bytes:
+        if location is None:
+            raise self._missing(digest)
+        try:
+            return read_blob(location)
+        except OSError:  # the pack is gone or cut short
+            raise self._missing(digest) from None
 
     def _path(self, digest: str) -> str:
         return os.path.join(self.root, "blake3", digest[:2], digest[2:])
@@ -136,20 +178,121 @@ class LocalBlobStore(BlobStore):
             return self.put_stream(handle)
 
     def get(self, digest: str) -> bytes:
-        try:
-            with open(self._path(digest), "rb") as handle:
-                return handle.read()
-        except FileNotFoundError:
-            raise self._missing(digest) from None
+        location = self._packed(digest, refresh=False)
+        if location is None:
+            try:
+                with open(self._path(digest), "rb") as handle:
+                    return handle.read()
+            except FileNotFoundError:
+                location = self._packed(digest, refresh=True)
+        return self._read_packed(digest, location)
 
     def open(self, digest: str) -> BinaryIO:
-        try:
-            return open(self._path(digest), "rb")
-        except FileNotFoundError:
-            raise self._missing(digest) from None
+        location = self._packed(digest, refresh=False)
+        if location is None:
+            try:
+                return open(self._path(digest), "rb")
+            except FileNotFoundError:
+                location = self._packed(digest, refresh=True)
+        return io.BytesIO(self._read_packed(digest, location))  # packed blobs are small
 
     def exists(self, digest: str) -> bool:
-        return os.path.exists(self._path(digest))
+        return (self._packed(digest, refresh=False) is not None
+                or os.path.exists(self._path(digest))
+                or self._packed(digest, refresh=True) is not None)
+
+    @contextlib.contextmanager
+    def bulk(self, files: int) -> Iterator[BulkPut]:
+        """Many files: small ones into one new pack, sealed (fsync'd, indexed) on exit."""
+        if files < PACK_MIN_FILES:
+            yield BulkPut(self)
+            return
+        self.packs.refresh(scan_open=False)  # packs sealed by others count for dedup
+        writer = PackWriter(os.path.join(self.root, "packs"))
+        try:
+            yield PackedPut(self, writer)
+        finally:
+            writer.seal()
+        self.packs.refresh(scan_open=False)
+
+
+class BulkPut:
+    """Stores local files for one bulk put, from many threads: one loose blob a file."""
+
+    def __init__(self, store: BlobStore) -> None:
+        self.store = store
+
+    def put_files(self, local_paths: Sequence[str]) -> list[tuple[str, int]]:
+        return [self.store.put_local_file(path) for path in local_paths]
+
+
+class PackedPut(BulkPut):
+    """Files up to PACK_MAX are appended to one new pack unless the store already has the
+    blob (in a sealed pack, loose, or earlier in this put): reading a small file costs
+    open/read/read/close and its blob a share of one write. Bigger files stay loose."""
+
+    def __init__(self, store: LocalBlobStore, pack: PackWriter) -> None:
+        super().__init__(store)
+        self.local = store
+        self.pack = pack
+        self._buffers = threading.local()  # one read buffer a thread, reused
+        loose = os.path.join(store.root, "blake3")
+        # a loose blob can only exist in a prefix folder that exists: no stat if it does not
+        self._loose_prefixes = set(os.listdir(loose)) if os.path.isdir(loose) else set()
+
+    def put_files(self, local_paths: Sequence[str]) -> list[tuple[str, int]]:
+        results: list[tuple[str, int]] = []
+        fresh: list[tuple[bytes, bytes]] = []
+        pending = 0
+        buffer = getattr(self._buffers, "buffer", None)
+        if buffer is None:
+            buffer = self._buffers.buffer = bytearray(_READ_BUFFER)
+        for path in local_paths:
+            data = _read_small(path, buffer)
+            if data is None:
+                results.append(self.store.put_local_file(path))
+                continue
+            raw = blake3.blake3(data).digest()
+            digest = raw.hex()
+            results.append((digest, len(data)))
+            if not self._stored(raw, digest):
+                fresh.append((raw, data))
+                pending += len(data)
+                if pending >= _PENDING_BYTES:
+                    self.pack.append(fresh)
+                    fresh, pending = [], 0
+        self.pack.append(fresh)
+        return results
+
+    def _stored(self, raw: bytes, digest: str) -> bool:
+        return (self.pack.holds(raw)
+                or self.local.packs.find_sealed(raw) is not None
+                or (digest[:2] in self._loose_prefixes
+                    and os.path.exists(self.local._path(digest))))
+
+
+def _read_small(path: str, buffer: bytearray) -> bytes | None:
+    """A file's bytes if it holds at most PACK_MAX bytes, else None.
+
+    Reads into the caller's buffer and copies out exactly the file's bytes: an ``os.read``
+    of a big size shrunk to a small file leaves holes that fragment each thread's heap."""
+    fd = os.open(path, os.O_RDONLY)
+    try:
+        got = os.readv(fd, [buffer])
+        if got < len(buffer):
+            more = os.read(fd, len(buffer))  # a short read need not be the end
+            if not more:
+                return bytes(memoryview(buffer)[:got])
+        else:
+            more = b""
+        parts = [bytes(memoryview(buffer)[:got]), more]
+        size = got + len(more)
+        while size <= PACK_MAX and (chunk := os.read(fd, len(buffer))):
+            parts.append(chunk)
+            size += len(chunk)
+        return b"".join(parts) if size <= PACK_MAX else None
+    finally:
+        os.close(fd)
 
 
 class FsspecBlobStore(BlobStore):

@@ -36,6 +36,11 @@ def check_name(name: str, what: str) -> str:
 _BAD_CHARACTER = re.compile(r"[\x00-\x1f\x7f\\]")  # control characters and backslash
 
 
+def bad_characters(text: str) -> bool:
+    """Whether ``text`` holds a character no stored path may hold."""
+    return _BAD_CHARACTER.search(text) is not None
+
+
 def normalize_path(path: str, *, allow_root: bool = False) -> str:
     """``"a//b/./c/"`` -> ``"/a/b/c"``; a ``..`` or a control character is BadPath."""
     if not isinstance(path, str):

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import concurrent.futures
 import contextlib
+import itertools
 import uuid
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from pathlib import Path
@@ -34,7 +35,7 @@ from crowdline.errors import (
 from crowdline.store import paths, publish, snapshots
 from crowdline.store.blobs import BlobStore, open_blob_store
 from crowdline.store.commit_sets import StoreCommitSets
-from crowdline.store.local_folder import local_files
+from crowdline.store.local_folder import file_count, iter_files, local_files
 from crowdline.store.models import (
     BranchInfo,
     CommitInfo,
@@ -494,42 +495,47 @@ class Store(StoreReading, StoreCommitSets):
         self._check_writable(repo, commit_id)
         if local.is_file():
             target = dest.rstrip("/") + "/" + local.name if dest.endswith("/") else dest
-            pairs = [(str(local), paths.normalize_path(target))]
+            count, files = 1, iter([(str(local), paths.normalize_path(target))])
         else:
             base = paths.normalize_path(dest, allow_root=True).rstrip("/")
-            pairs = [(full, paths.normalize_path(f"{base}/{rel}"))
-                     for full, rel in local_files(str(local))]
-        batches = [pairs[start:start + _BATCH] for start in range(0, len(pairs), _BATCH)]
-        remote = hasattr(self.blobs, "fs")
-        with concurrent.futures.ThreadPoolExecutor(_THREADS) as pool:
+            folders = local_files(str(local))  # checks every name before anything is stored
+            count, files = file_count(folders), iter_files(folders, base)
+        batches = iter(lambda: list(itertools.islice(files, _BATCH)), [])
+        if hasattr(self.blobs, "fs"):  # remote: one concurrent upload per batch
+            for batch in batches:
+                stored = self.blobs.put_many(Path(f).read_bytes() for f, _ in batch)
+                self._stage_puts(repo, commit_id, batch, stored, progress)
+            return count
+        with self.blobs.bulk(count) as writer, \
+                concurrent.futures.ThreadPoolExecutor(_THREADS) as pool:
 
             def start_writing(batch: list[tuple[str, str]]) -> list[Any]:
-                # local: file syscalls release the GIL, so threads overlap them; one task per
-                # thread and slice, not per file (a future costs more than a small file's write)
-                return [pool.submit(self._put_local_files, batch[i::_THREADS])
+                # file syscalls and BLAKE3 release the GIL, so threads overlap them; one task
+                # per thread and slice, not per file (a future costs more than a small file)
+                return [pool.submit(writer.put_files, [f for f, _ in batch[i::_THREADS]])
                         for i in range(_THREADS)]
 
-            pending = start_writing(batches[0]) if batches and not remote else None
-            for number, batch in enumerate(batches):
-                if remote:  # one concurrent upload per batch
-                    stored = self.blobs.put_many(Path(f).read_bytes() for f, _ in batch)
-                else:
-                    written = [future.result() for future in pending]
-                    # the next batch's blobs are written while this one's rows are staged
-                    if number + 1 < len(batches):
-                        pending = start_writing(batches[number + 1])
-                    stored = [None] * len(batch)
-                    for i, results in enumerate(written):
-                        stored[i::_THREADS] = results
-                self._stage(repo, commit_id, [
-                    _staged_put(p, digest, size)
-                    for (_, p), (digest, size) in zip(batch, stored, strict=True)])
-                if progress is not None:
-                    progress(len(batch))
-        return len(pairs)
+            batch = next(batches, None)
+            pending = start_writing(batch) if batch else []
+            while batch:
+                written = [future.result() for future in pending]
+                # the next batch's blobs are written while this one's rows are staged
+                following = next(batches, None)
+                pending = start_writing(following) if following else []
+                stored: list[Any] = [None] * len(batch)
+                for i, results in enumerate(written):
+                    stored[i::_THREADS] = results
+                self._stage_puts(repo, commit_id, batch, stored, progress)
+                batch = following
+        return count
 
-    def _put_local_files(self, pairs: Sequence[tuple[str, str]]) -> list[tuple[str, int]]:
-        return [self.blobs.put_local_file(local) for local, _ in pairs]
+    def _stage_puts(self, repo: str, commit_id: str, batch: list[tuple[str, str]],
+                    stored: Iterable[tuple[str, int]],
+                    progress: Callable[[int], None] | None) -> None:
+        self._stage(repo, commit_id, [_staged_put(path, digest, size) for (_, path), (digest, size)
+                                      in zip(batch, stored, strict=True)])
+        if progress is not None:
+            progress(len(batch))
 
     def delete_file(self, repo: str, commit_id: str, path: str) -> None:
         """Delete a file, or every file under a folder, in an open commit."""
