@@ -2,8 +2,14 @@
 
     python bench/store_ingest.py               # 100,000 files x 1 KiB, then +1,000 files
     python bench/store_ingest.py --files 5000  # a quick run
+    python bench/store_ingest.py --repeat 5    # the big ingest 5 times each, alternating
 
-Each step runs as its own process so its peak memory (max RSS) is measured alone.
+Each step runs as its own process so its peak memory (max RSS) is measured alone. Both
+tools read the same files: git through a separate git folder whose work tree is the input
+folder, crowdline by `put_local` of that folder into a fresh workspace. With --repeat the
+big ingest runs again (crowdline, git, crowdline, git...) on fresh repos, and the JSON
+records every run's figures and the spread of the ratio. DVC is a third peer when
+installed, recorded as skipped when not.
 Writes bench/results/store_ingest.json and prints a table.
 """
 
@@ -14,6 +20,7 @@ import json
 import os
 import platform
 import shutil
+import statistics
 import subprocess
 import sys
 import tempfile
@@ -97,10 +104,14 @@ class Runner:
         return measure([sys.executable, "-c", CROWDLINE_PUT, str(home), repo, str(source),
                         message, str(self.work / "commit-seconds")], self.work, self.env)
 
-    def git(self, tree: Path) -> tuple[float, float]:
-        if not (tree / ".git").exists():
-            subprocess.run(["git", "init", "-q", str(tree)], check=True)
-        return measure(["sh", "-c", "git add -A && git commit -q -m ingest"], tree, self.env)
+    def git(self, tree: Path, git_dir: Path | None = None) -> tuple[float, float]:
+        """`git add -A && git commit` in ``tree``; with ``git_dir``, a repo kept there (so
+        the input folder itself is the work tree, nothing copied)."""
+        env = self.env if git_dir is None else {**self.env, "GIT_DIR": str(git_dir),
+                                                "GIT_WORK_TREE": str(tree)}
+        if not (git_dir or tree / ".git").exists():
+            subprocess.run(["git", "init", "-q"], cwd=tree, check=True, env=env)
+        return measure(["sh", "-c", "git add -A && git commit -q -m ingest"], tree, env)
 
     def dvc(self, project: Path) -> tuple[float, float]:
         if not (project / ".dvc").exists():
@@ -116,6 +127,8 @@ def main() -> None:
     parser.add_argument("--files", type=int, default=100_000, help="files in the big ingest")
     parser.add_argument("--size", type=int, default=1024, help="bytes per file")
     parser.add_argument("--add", type=int, default=1_000, help="files added afterwards")
+    parser.add_argument("--repeat", type=int, default=1,
+                        help="run the big ingest this many times per tool (alternating)")
     parser.add_argument("--no-dvc", action="store_true", help="skip DVC (if not installed)")
     parser.add_argument("--output", type=Path, default=RESULT)
     parser.add_argument("--workdir", type=Path, default=None,
@@ -135,16 +148,30 @@ def run(options: argparse.Namespace, work: Path) -> None:
     print(f"making {options.files} + {options.add} files of {options.size} bytes in {work}")
     make_files(big, options.files, options.size, "b")
     make_files(extra, options.add, options.size, "x")
-    tools = ["crowdline", "git"] + ([] if options.no_dvc or not shutil.which(
-        "dvc", path=runner.env["PATH"]) else ["dvc"])
+    dvc_found = shutil.which("dvc", path=runner.env["PATH"]) is not None
+    tools = ["crowdline", "git"] + (["dvc"] if dvc_found and not options.no_dvc else [])
+    skipped = {} if "dvc" in tools else {
+        "dvc": "--no-dvc given" if options.no_dvc else "not installed"}
 
     print(f"ingest {options.files} files into one commit")
     home = work / "crowdline-home"
-    runner.record("crowdline", "ingest", options.files,
-                  runner.crowdline(home, "big", big, "ingest"))
-    if "git" in tools:
-        copy_into(big, work / "git-big")
-        runner.record("git", "ingest", options.files, runner.git(work / "git-big"))
+    repeats: list[dict[str, float]] = []
+    for number in range(max(1, options.repeat)):
+        if number:  # fresh repos, the same input folder
+            shutil.rmtree(home)
+            shutil.rmtree(work / "git-big.git")
+        runner.record("crowdline", "ingest", options.files,
+                      runner.crowdline(home, "big", big, "ingest"))
+        runner.record("git", "ingest", options.files, runner.git(big, work / "git-big.git"))
+        crowdline_row, git_row = runner.rows[-2:]
+        repeats.append({"crowdline_files_per_s": crowdline_row["files_per_s"],
+                        "git_files_per_s": git_row["files_per_s"],
+                        "ratio": round(crowdline_row["files_per_s"] / git_row["files_per_s"], 2),
+                        "crowdline_peak_rss_mib": crowdline_row["peak_rss_mib"],
+                        "git_peak_rss_mib": git_row["peak_rss_mib"],
+                        "load_average_1min": round(os.getloadavg()[0], 2)})
+        if number:  # the table keeps the first run's rows; every run is in ingest_runs
+            del runner.rows[-2:]
     if "dvc" in tools:
         copy_into(big, work / "dvc-big" / "data")
         runner.record("dvc", "ingest", options.files, runner.dvc(work / "dvc-big"))
@@ -155,8 +182,9 @@ def run(options: argparse.Namespace, work: Path) -> None:
     runner.record("crowdline", "add to empty repo", options.add,
                   runner.crowdline(home, "small", extra, "add"))
     if "git" in tools:
-        copy_into(extra, work / "git-big")
-        runner.record("git", "add to big repo", options.add, runner.git(work / "git-big"))
+        copy_into(extra, big)  # big is the work tree of git-big.git; crowdline is done with it
+        runner.record("git", "add to big repo", options.add,
+                      runner.git(big, work / "git-big.git"))
         copy_into(extra, work / "git-small")
         runner.record("git", "add to empty repo", options.add, runner.git(work / "git-small"))
     if "dvc" in tools:
@@ -177,10 +205,17 @@ def run(options: argparse.Namespace, work: Path) -> None:
         "peak_rss_floor_mib": round(measure(["true"], work)[1], 1),
         "measured_at": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
         "results": runner.rows,
+        "ingest_runs": repeats,
+        "ingest_ratio": {"min": min(r["ratio"] for r in repeats),
+                         "median": statistics.median(r["ratio"] for r in repeats),
+                         "max": max(r["ratio"] for r in repeats)},
+        "skipped": skipped,
     }
     options.output.parent.mkdir(parents=True, exist_ok=True)
     options.output.write_text(json.dumps(report, indent=2) + "\n")
     print_table(runner.rows)
+    ratios = [r["ratio"] for r in repeats]
+    print(f"crowdline/git files/s over {len(ratios)} ingest run(s): {ratios}")
     print(f"wrote {options.output}")
 
 

@@ -242,11 +242,12 @@ class PackedPut(BulkPut):
 
     def put_files(self, local_paths: Sequence[str]) -> list[tuple[str, int]]:
         results: list[tuple[str, int]] = []
-        fresh: list[tuple[bytes, bytes]] = []
+        fresh: list[tuple[bytes, bytes]] = []  # the pack skips what it already holds
         pending = 0
         buffer = getattr(self._buffers, "buffer", None)
         if buffer is None:
             buffer = self._buffers.buffer = bytearray(_READ_BUFFER)
+        look = bool(self.local.packs.sealed or self._loose_prefixes)
         for path in local_paths:
             data = _read_small(path, buffer)
             if data is None:
@@ -255,18 +256,19 @@ class PackedPut(BulkPut):
             raw = blake3.blake3(data).digest()
             digest = raw.hex()
             results.append((digest, len(data)))
-            if not self._stored(raw, digest):
-                fresh.append((raw, data))
-                pending += len(data)
-                if pending >= _PENDING_BYTES:
-                    self.pack.append(fresh)
-                    fresh, pending = [], 0
+            if look and self._stored(raw, digest):
+                continue
+            fresh.append((raw, data))
+            pending += len(data)
+            if pending >= _PENDING_BYTES:
+                self.pack.append(fresh)
+                fresh, pending = [], 0
         self.pack.append(fresh)
         return results
 
     def _stored(self, raw: bytes, digest: str) -> bool:
-        return (self.pack.holds(raw)
-                or self.local.packs.find_sealed(raw) is not None
+        """Whether the store held the blob before this put began."""
+        return (self.local.packs.find_sealed(raw) is not None
                 or (digest[:2] in self._loose_prefixes
                     and os.path.exists(self.local._path(digest))))
 

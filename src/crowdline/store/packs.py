@@ -19,12 +19,10 @@ garbage, never a wrong blob. ``fsck`` re-hashes packed blobs like loose ones.
 
 from __future__ import annotations
 
-import array
 import bisect
 import mmap
 import os
 import struct
-import sys
 import threading
 import time
 import uuid
@@ -33,11 +31,11 @@ from collections.abc import Sequence
 PACK_MAGIC = b"CLPACK1\n"
 INDEX_MAGIC = b"CLPIDX1\n"
 _RECORD_HEAD = struct.Struct("<32sQ")  # digest, length
-_LOCATION = struct.Struct("<QQ")  # offset of the blob's bytes, length
+_ENTRY = struct.Struct("<32sQQ")  # digest, offset of the blob's bytes, length
+_LOCATION = struct.Struct("<QQ")
 _DIGEST = 32
 _FANOUT = struct.Struct("<256I")
 _INDEX_HEAD = len(INDEX_MAGIC) + 8 + _FANOUT.size
-_ENTRY = struct.Struct("<32sQ")  # a written blob in PackWriter: digest, offset << 32 | length
 _BUCKETS = 4096  # PackWriter's buckets, by the first 12 bits of the digest
 
 
@@ -52,10 +50,9 @@ class SealedPack:
             raise ValueError(f"{index_path} is not a crowdline pack index")
         self.count = struct.unpack_from("<Q", self._map, len(INDEX_MAGIC))[0]
         self._fanout = _FANOUT.unpack_from(self._map, len(INDEX_MAGIC) + 8)
-        self._locations = _INDEX_HEAD + self.count * _DIGEST
 
     def _digest_at(self, i: int) -> bytes:
-        start = _INDEX_HEAD + i * _DIGEST
+        start = _INDEX_HEAD + i * _ENTRY.size
         return self._map[start:start + _DIGEST]
 
     def find(self, digest: bytes) -> tuple[int, int] | None:
@@ -64,7 +61,7 @@ class SealedPack:
         hi = self._fanout[first]
         i = bisect.bisect_left(_Keys(self), digest, lo, hi)
         if i < hi and self._digest_at(i) == digest:
-            return _LOCATION.unpack_from(self._map, self._locations + i * _LOCATION.size)
+            return _LOCATION.unpack_from(self._map, _INDEX_HEAD + i * _ENTRY.size + _DIGEST)
         return None
 
     def digests(self) -> list[bytes]:
@@ -146,7 +143,7 @@ class PackSet:
                     self.open.setdefault(stem, OpenPack(pack_path)).scan()
 
     def find_sealed(self, digest: bytes) -> tuple[str, int, int] | None:
-        for pack in list(self.sealed.values()):
+        for pack in tuple(self.sealed.values()):  # a copy: another thread may refresh
             found = pack.find(digest)
             if found is not None:
                 return pack.pack_path, found[0], found[1]
@@ -179,10 +176,10 @@ def read_blob(location: tuple[str, int, int]) -> bytes:
 class PackWriter:
     """Appends blobs to one new pack; threads may call ``append`` concurrently.
 
-    What it wrote is kept as 40-byte records (digest, offset << 32 | length) in 4,096
-    buckets by digest prefix, not as a dict (about 40 bytes a blob instead of 170): a blob
-    repeated within the put is found by a search of one small bucket and written once, and
-    ``seal`` sorts bucket by bucket to write the index."""
+    What it wrote is kept as index entries (48 bytes each) in 4,096 buckets by digest
+    prefix, not as a dict (about 50 bytes a blob instead of 170): a blob repeated within
+    the put is found by a search of one small bucket and written once, and ``seal`` sorts
+    bucket by bucket to write the index."""
 
     def __init__(self, folder: str) -> None:
         self.folder = folder
@@ -220,7 +217,7 @@ class PackWriter:
                 parts.append(data)
                 offset += _RECORD_HEAD.size
                 bucket = self._buckets[digest[0] << 4 | digest[1] >> 4]
-                bucket += _ENTRY.pack(digest, offset << 32 | len(data))
+                bucket += _ENTRY.pack(digest, offset, len(data))
                 self.count += 1
                 offset += len(data)
             if parts:
@@ -249,16 +246,12 @@ class PackWriter:
             try:
                 _write_all(fd, INDEX_MAGIC + struct.pack("<Q", self.count)
                            + _FANOUT.pack(*fanout))
-                locations = array.array("Q")
+                size = _ENTRY.size
                 for i, bucket in enumerate(self._buckets):
-                    entries = sorted(_ENTRY.iter_unpack(bucket))
-                    _write_all(fd, b"".join(digest for digest, _ in entries))
-                    for _, where in entries:
-                        locations.extend((where >> 32, where & 0xFFFFFFFF))
+                    # entries differ in their digests, so sorting whole entries sorts those
+                    entries = sorted(bucket[at:at + size] for at in range(0, len(bucket), size))
+                    _write_all(fd, b"".join(entries))
                     self._buckets[i] = bytearray()
-                if sys.byteorder != "little":
-                    locations.byteswap()
-                _write_all(fd, locations.tobytes())
                 os.fsync(fd)
             finally:
                 os.close(fd)
