@@ -214,3 +214,16 @@ def test_a_torn_record_at_the_end_of_an_unsealed_pack_is_ignored(local_store: St
     reader = Store(engine=local_store.engine, storage_url=local_store.storage_url)
     assert reader.get_file("raw", commit.id, "/in/f00001.txt") == b"f row 1\n" * 2
     assert reader.fsck().ok
+
+
+def test_a_damaged_index_falls_back_to_scanning_its_pack(local_store: Store,
+                                                         tmp_path: Path) -> None:
+    folder = _folder(tmp_path / "in", FILES)
+    with local_store.commit("raw") as commit:
+        commit.put_local(folder, "/in")
+    (index,) = _packs(local_store, "idx")
+    os.truncate(index, index.stat().st_size - 48)  # one entry short
+    reader = Store(engine=local_store.engine, storage_url=local_store.storage_url)
+    for path, data in _local_contents(folder).items():
+        assert reader.get_file("raw", "master", path) == data
+    assert reader.fsck().ok

@@ -46,10 +46,14 @@ class SealedPack:
         self.pack_path = pack_path
         with open(index_path, "rb") as handle:
             self._map = mmap.mmap(handle.fileno(), 0, access=mmap.ACCESS_READ)
-        if self._map[:len(INDEX_MAGIC)] != INDEX_MAGIC:
+        if (len(self._map) < _INDEX_HEAD
+                or self._map[:len(INDEX_MAGIC)] != INDEX_MAGIC):
             raise ValueError(f"{index_path} is not a crowdline pack index")
         self.count = struct.unpack_from("<Q", self._map, len(INDEX_MAGIC))[0]
         self._fanout = _FANOUT.unpack_from(self._map, len(INDEX_MAGIC) + 8)
+        if (len(self._map) != _INDEX_HEAD + self.count * _ENTRY.size
+                or self._fanout[-1] != self.count):
+            raise ValueError(f"{index_path} is cut short or damaged")
 
     def _digest_at(self, i: int) -> bytes:
         start = _INDEX_HEAD + i * _ENTRY.size
@@ -121,6 +125,7 @@ class PackSet:
         self.folder = folder
         self.sealed: dict[str, SealedPack] = {}
         self.open: dict[str, OpenPack] = {}
+        self._bad: set[str] = set()  # packs whose index would not load
         self._lock = threading.Lock()
         self.refresh(scan_open=False)
 
@@ -135,11 +140,15 @@ class PackSet:
             for name in sorted(names):
                 stem, _, ext = name.rpartition(".")
                 pack_path = os.path.join(self.folder, f"{stem}.pack")
-                if ext == "idx" and stem not in self.sealed:
-                    self.sealed[stem] = SealedPack(pack_path, os.path.join(self.folder, name))
-                    self.open.pop(stem, None)
-                elif (scan_open and ext == "pack" and stem not in self.sealed
-                      and f"{stem}.idx" not in names):
+                if ext == "idx" and stem not in self.sealed and stem not in self._bad:
+                    try:
+                        self.sealed[stem] = SealedPack(pack_path,
+                                                       os.path.join(self.folder, name))
+                        self.open.pop(stem, None)
+                    except (OSError, ValueError):  # a damaged index: scan the pack instead
+                        self._bad.add(stem)
+                if (scan_open and ext == "pack" and stem not in self.sealed
+                        and (f"{stem}.idx" not in names or stem in self._bad)):
                     self.open.setdefault(stem, OpenPack(pack_path)).scan()
 
     def find_sealed(self, digest: bytes) -> tuple[str, int, int] | None:
