@@ -64,7 +64,7 @@ _UPSERT_STAGED = (
     "VALUES (:commit_id, :pkey, :dkey, :op, :hash, :size) "
     "ON CONFLICT (commit_id, pkey) DO UPDATE SET dkey = excluded.dkey, op = excluded.op, "
     "hash = excluded.hash, size = excluded.size")
-_THREADS = 4
+_THREADS = 2  # 2 cores in the bench box; more threads mostly add GIL hand-offs (futex)
 _IN_CHUNK = 500
 
 
