@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Callable
 from typing import Any
 
 from fastapi import APIRouter, Request, Response
@@ -95,45 +96,51 @@ async def patch_pool(pool_id: str, request: Request) -> dict[str, Any]:
     return pool_json(crowd, crowd.update_pool(pool_id, config))
 
 
-def _pool_operation(request: Request, pool_id: str, kind: str, skip_if: tuple[str, ...]) \
-        -> Response:
-    """Run a pool state change as a Toloka operation; 204 when the pool is already there."""
-    crowd = crowd_of(request)
-    if crowd.get_pool(pool_id).status in skip_if:
-        return Response(status_code=204)
-    action = {"OPEN": crowd.open_pool, "CLOSE": crowd.close_pool,
-              "ARCHIVE": crowd.archive_pool}[kind]
-
-    def work() -> WorkResult:
-        action(pool_id)
-        return WorkResult()
-
-    op = operations_of(request).run(f"POOL.{kind}", {"pool_id": pool_id}, work)
-    return JSONResponse(op.to_dict(), status_code=202)
+# Toloka's state changes of a pool or a training: path action -> (operation kind, the
+# statuses in which it is a no-op answered 204)
+STATE_CHANGES = {"open": ("OPEN", ("OPEN",)), "close": ("CLOSE", ("CLOSED", "ARCHIVED")),
+                 "archive": ("ARCHIVE", ("ARCHIVED",))}
 
 
-@router.post("/pools/{pool_id}/open")
-def open_pool(pool_id: str, request: Request) -> Response:
-    return _pool_operation(request, pool_id, "OPEN", ("OPEN",))
+def add_state_routes(router: APIRouter, prefix: str, noun: str,
+                     get: Callable[[Any, str], Any]) -> None:
+    """``POST {prefix}/{id}/open|close|archive|clone`` as Toloka operations named
+    ``<noun>.<KIND>`` (``POOL.OPEN``, ``TRAINING.CLONE``...); ``get(crowd, id)`` reads the
+    object (404 before any operation is recorded)."""
+    key = f"{noun.lower()}_id"
+
+    def state_route(kind: str, skip_if: tuple[str, ...]) -> Callable[..., Response]:
+        def change(object_id: str, request: Request) -> Response:
+            crowd = crowd_of(request)
+            if get(crowd, object_id).status in skip_if:
+                return Response(status_code=204)
+            action = {"OPEN": crowd.open_pool, "CLOSE": crowd.close_pool,
+                      "ARCHIVE": crowd.archive_pool}[kind]
+
+            def work() -> WorkResult:
+                action(object_id)
+                return WorkResult()
+
+            op = operations_of(request).run(f"{noun}.{kind}", {key: object_id}, work)
+            return JSONResponse(op.to_dict(), status_code=202)
+
+        return change
+
+    def clone(object_id: str, request: Request) -> Response:
+        crowd = crowd_of(request)
+        get(crowd, object_id)
+
+        def work() -> WorkResult:
+            return WorkResult(details={key: str(crowd.clone_pool(object_id).id)})
+
+        op = operations_of(request).run(f"{noun}.CLONE", {key: object_id}, work)
+        return JSONResponse(op.to_dict(), status_code=202)
+
+    for action, (kind, skip_if) in STATE_CHANGES.items():
+        router.add_api_route(f"{prefix}/{{object_id}}/{action}", state_route(kind, skip_if),
+                             methods=["POST"], name=f"{action}_{noun.lower()}")
+    router.add_api_route(f"{prefix}/{{object_id}}/clone", clone, methods=["POST"],
+                         name=f"clone_{noun.lower()}")
 
 
-@router.post("/pools/{pool_id}/close")
-def close_pool(pool_id: str, request: Request) -> Response:
-    return _pool_operation(request, pool_id, "CLOSE", ("CLOSED", "ARCHIVED"))
-
-
-@router.post("/pools/{pool_id}/archive")
-def archive_pool(pool_id: str, request: Request) -> Response:
-    return _pool_operation(request, pool_id, "ARCHIVE", ("ARCHIVED",))
-
-
-@router.post("/pools/{pool_id}/clone")
-def clone_pool(pool_id: str, request: Request) -> Response:
-    crowd = crowd_of(request)
-    crowd.get_pool(pool_id)  # 404 before an operation is recorded
-
-    def work() -> WorkResult:
-        return WorkResult(details={"pool_id": str(crowd.clone_pool(pool_id).id)})
-
-    op = operations_of(request).run("POOL.CLONE", {"pool_id": pool_id}, work)
-    return JSONResponse(op.to_dict(), status_code=202)
+add_state_routes(router, "/pools", "POOL", lambda crowd, pool_id: crowd.get_pool(pool_id))

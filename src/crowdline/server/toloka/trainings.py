@@ -8,16 +8,14 @@ from __future__ import annotations
 import datetime as dt
 from typing import Any
 
-from fastapi import APIRouter, Request, Response
-from fastapi.responses import JSONResponse
+from fastapi import APIRouter, Request
 
-from crowdline.crowd.operations import WorkResult
 from crowdline.errors import InvalidInput, PoolNotFound
+from crowdline.server.toloka.pools import add_state_routes
 from crowdline.server.toloka.routing import (
     TolokaRoute,
     crowd_of,
     json_body,
-    operations_of,
     search,
     toloka_json,
     without,
@@ -92,44 +90,4 @@ async def update_training(training_id: str, request: Request) -> dict[str, Any]:
     return training_json(crowd.update_pool(training_id, config))
 
 
-def _operation(request: Request, training_id: str, kind: str,
-               skip_if: tuple[str, ...]) -> Response:
-    crowd = crowd_of(request)
-    if _training(crowd, training_id).status in skip_if:
-        return Response(status_code=204)
-    action = {"OPEN": crowd.open_pool, "CLOSE": crowd.close_pool,
-              "ARCHIVE": crowd.archive_pool}[kind]
-
-    def work() -> WorkResult:
-        action(training_id)
-        return WorkResult()
-
-    op = operations_of(request).run(f"TRAINING.{kind}", {"training_id": training_id}, work)
-    return JSONResponse(op.to_dict(), status_code=202)
-
-
-@router.post("/trainings/{training_id}/open")
-def open_training(training_id: str, request: Request) -> Response:
-    return _operation(request, training_id, "OPEN", ("OPEN",))
-
-
-@router.post("/trainings/{training_id}/close")
-def close_training(training_id: str, request: Request) -> Response:
-    return _operation(request, training_id, "CLOSE", ("CLOSED", "ARCHIVED"))
-
-
-@router.post("/trainings/{training_id}/archive")
-def archive_training(training_id: str, request: Request) -> Response:
-    return _operation(request, training_id, "ARCHIVE", ("ARCHIVED",))
-
-
-@router.post("/trainings/{training_id}/clone")
-def clone_training(training_id: str, request: Request) -> Response:
-    crowd = crowd_of(request)
-    _training(crowd, training_id)
-
-    def work() -> WorkResult:
-        return WorkResult(details={"training_id": str(crowd.clone_pool(training_id).id)})
-
-    op = operations_of(request).run("TRAINING.CLONE", {"training_id": training_id}, work)
-    return JSONResponse(op.to_dict(), status_code=202)
+add_state_routes(router, "/trainings", "TRAINING", _training)
