@@ -108,14 +108,15 @@ def main() -> None:
     cases = [c for c in args.cases.split(",") if c]
     backend = "postgresql" if args.postgres else "sqlite"
     rounds: list[dict] = []
-    with tempfile.TemporaryDirectory() as folder:
+    with tempfile.TemporaryDirectory() as folder, tempfile.TemporaryDirectory() as pg_folder:
         server = None
         if args.postgres:
             from crowdline.testing.postgres import PostgresServer, find_pg_bin
 
             if find_pg_bin() is None:
                 sys.exit("PostgreSQL binaries not installed")
-            server = PostgresServer(Path(folder) / "pg").start()
+            # a folder of its own: the server's user is given it (not its parents)
+            server = PostgresServer(Path(pg_folder)).start()
         try:
             for n in range(args.rounds):
                 for case in cases:

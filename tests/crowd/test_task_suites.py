@@ -14,6 +14,7 @@ from crowd_helpers import LABELS, answer, pool_config, project_config, real_task
 from test_concurrency import _in_threads
 
 from crowdline.crowd import Crowd
+from crowdline.crowd.suites import CLAIM
 from crowdline.database import make_engine
 from crowdline.errors import InvalidInput, TaskSuiteNotFound
 
@@ -237,3 +238,21 @@ def test_concurrent_annotators_never_exceed_suite_overlap(crowd: Crowd,
     assert len(acknowledged) == SUITES * OVERLAP + len(
         counts(crowd, "SELECT id FROM crowd_assignments WHERE pool_id = :p",
                p=int(mixer_pool.id)))
+
+
+def test_the_claim_reads_indexes_only(engine: sa.Engine) -> None:
+    """The suite is picked from the index (pool, available, order, id) and "had it before"
+    is looked up in the partial index of suites' assignments: no scan, no sort."""
+    pick = CLAIM.split("WHERE id IN (", 1)[1].split(") AND (overlap", 1)[0].format(lock="")
+    pick = pick.replace(":p", "1").replace(":yes", "true").replace(":w", "1")
+    with engine.connect() as conn:
+        if engine.dialect.name == "sqlite":
+            plan = " ".join(str(row) for row in conn.exec_driver_sql(
+                "EXPLAIN QUERY PLAN " + pick))
+        else:
+            conn.exec_driver_sql("SET enable_seqscan = off")  # empty tables: force the choice
+            plan = " ".join(str(row) for row in conn.exec_driver_sql("EXPLAIN " + pick))
+    assert "ix_crowd_task_suites_next" in plan
+    assert "ix_crowd_assignments_suite" in plan
+    assert "TEMP B-TREE" not in plan  # SQLite: no sort step
+    assert "Sort" not in plan  # PostgreSQL: no sort step

@@ -369,7 +369,7 @@ def raise_overlap(conn: sa.Connection, task_keys: list[int], delta: int) -> list
 
 # -- issuing ----------------------------------------------------------------------------------
 
-_CLAIM = ("UPDATE crowd_task_suites SET issued = issued + 1, "
+CLAIM = ("UPDATE crowd_task_suites SET issued = issued + 1, "
           "available = (overlap IS NULL OR issued + 1 < overlap) "
           "WHERE id IN (SELECT id FROM crowd_task_suites s WHERE pool_id = :p "
           "AND available = :yes AND NOT EXISTS (SELECT 1 FROM crowd_assignments a "
@@ -385,14 +385,14 @@ def claim(d: Driver, pool: Pool, worker_key: int
     says ``shuffle_tasks_in_task_suite: true``), or None."""
     params = {"p": int(pool.id), "yes": True, "w": worker_key}
     if d.sqlite:
-        row = d.one(_CLAIM.format(lock=""), params)
+        row = d.one(CLAIM.format(lock=""), params)
     else:
-        row = d.one(_CLAIM.format(lock=" FOR UPDATE SKIP LOCKED"), params)
+        row = d.one(CLAIM.format(lock=" FOR UPDATE SKIP LOCKED"), params)
         for _ in range(2):
             if row is not None:
                 break
             # the free suites may be locked by other requests for a moment: wait for them
-            row = d.one(_CLAIM.format(lock=" FOR UPDATE"), params)
+            row = d.one(CLAIM.format(lock=" FOR UPDATE"), params)
     if row is None:
         return None
     suite_key, task_keys = int(row[0]), [int(k) for k in d.load_json(row[1])]

@@ -122,7 +122,6 @@ assignments = sa.Table(
     sa.Column("submit_result", sa.JSON, nullable=True),
     sa.Column("suite_id", ID, nullable=True),  # a requester-made suite; NULL: the mixer's
     sa.Index("ix_crowd_assignments_pool", "pool_id", "status"),
-    sa.Index("ix_crowd_assignments_suite", "suite_id", "worker_id"),
     sa.Index("ix_crowd_assignments_worker", "worker_id", "pool_id", "status"),
     sa.Index("ix_crowd_assignments_expiry", "status", "expires_at"),
 )
@@ -209,6 +208,10 @@ captchas = sa.Table(
 sa.Index("ix_crowd_tasks_pool_idtext", tasks.c.pool_id, sa.cast(tasks.c.id, sa.Text))
 sa.Index("ix_crowd_assignments_pool_idtext", assignments.c.pool_id,
          sa.cast(assignments.c.id, sa.Text))
+# Who had a requester-made suite; partial, so the mixer's assignments cost it nothing.
+_HAS_SUITE = assignments.c.suite_id.is_not(None)
+sa.Index("ix_crowd_assignments_suite", assignments.c.suite_id, assignments.c.worker_id,
+         sqlite_where=_HAS_SUITE, postgresql_where=_HAS_SUITE)
 sa.Index("ix_crowd_task_suites_pool_idtext", task_suites.c.pool_id,
          sa.cast(task_suites.c.id, sa.Text))
 
