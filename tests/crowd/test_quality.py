@@ -260,20 +260,31 @@ def test_approve_all_when_golden_is_good(crowd: Crowd) -> None:
     assert {crowd.get_assignment(a).status for a in (first, second)} == {"ACCEPTED"}
 
 
-def test_dynamic_overlap_asks_one_more_only_while_a_task_is_uncertain(crowd: Crowd) -> None:
-    pytest.importorskip("crowdline.aggregate.dynamic_overlap")
+def _skill_weighted_pool(crowd: Crowd, tasks: int, *, overlap: int, max_overlap: int,
+                         min_confidence: float) -> tuple[str, list[dict[str, Any]], list[Any]]:
+    """A one-task-per-suite pool with dynamic overlap weighted by a skill that five workers
+    hold at 90; returns the pool id, its unsaved tasks, and the workers."""
     skill = crowd.create_skill("weight")
     project = crowd.create_project(project_config())
     pool = crowd.create_pool(pool_config(
         project.id, mixer_config={"real_tasks_count": 1},
-        defaults={"default_overlap_for_new_tasks": 2},
-        dynamic_overlap_config={"type": "BASIC", "max_overlap": 4, "min_confidence": 0.85,
+        defaults={"default_overlap_for_new_tasks": overlap},
+        dynamic_overlap_config={"type": "BASIC", "max_overlap": max_overlap,
+                                "min_confidence": min_confidence,
                                 "answer_weight_skill_id": skill.id,
                                 "fields": [{"name": "category"}]}))
-    agreed, disputed = crowd.create_tasks(real_tasks(pool.id, 2), open_pool=True).items.values()
     workers = [crowd.invite_worker(f"w{i}")[0] for i in range(5)]
     for worker in workers:
         crowd.set_worker_skill(worker.id, skill.id, 90)
+    return pool.id, real_tasks(pool.id, tasks), workers
+
+
+def test_dynamic_overlap_asks_one_more_only_while_a_task_is_uncertain(crowd: Crowd) -> None:
+    pytest.importorskip("crowdline.aggregate.dynamic_overlap")
+    pool_id, tasks, workers = _skill_weighted_pool(crowd, 2, overlap=2, max_overlap=4,
+                                                   min_confidence=0.85)
+    pool = crowd.get_pool(pool_id)
+    agreed, disputed = crowd.create_tasks(tasks, open_pool=True).items.values()
 
     def label(worker_id: str, task_id: str, value: str) -> None:
         suite = crowd.request_assignment(worker_id, pool.id)
@@ -291,6 +302,56 @@ def test_dynamic_overlap_asks_one_more_only_while_a_task_is_uncertain(crowd: Cro
     assert crowd.get_task(disputed.id).overlap == 3  # 2 of 3 at 90 %: 90 % >= 85 %
     assert crowd.is_pool_complete(pool.id)
     assert crowd.request_assignment(workers[3].id, pool.id) is None
+
+
+def test_a_baseline_solution_votes_in_dynamic_overlap_but_only_where_given(crowd: Crowd
+                                                                           ) -> None:
+    """A model's vote (Toloka's baseline_solutions): people agreeing with it stop a task
+    sooner than people-only; people disagreeing with it need more answers than people-only."""
+    pool_id, tasks, workers = _skill_weighted_pool(crowd, 3, overlap=1, max_overlap=5,
+                                                   min_confidence=0.95)
+    pool = crowd.get_pool(pool_id)
+    vote = [{"output_values": {"category": LABELS[0]}, "confidence_weight": 0.9}]
+    tasks[0]["baseline_solutions"] = vote  # people will agree with the model
+    tasks[1]["baseline_solutions"] = vote  # people will disagree with it
+    # tasks[2]: an audited row, people only (tasks are issued in this order)
+    agree, disagree, audit = crowd.create_tasks(tasks, open_pool=True).items.values()
+    assert crowd.get_task(agree.id).baseline_solutions == vote
+    assert crowd.get_task(audit.id).baseline_solutions is None
+
+    def answers_until_done(task_id: str, value: str) -> int:
+        for worker in workers:
+            suite = crowd.request_assignment(worker.id, pool.id)
+            assert suite is not None
+            assert [t["id"] for t in suite.tasks] == [task_id]
+            crowd.submit_assignment(worker.id, suite.id, [answer(value)])
+            if crowd.get_task(task_id).overlap == workers.index(worker) + 1:
+                return workers.index(worker) + 1
+        raise AssertionError(f"task {task_id} was still uncertain after 5 answers")
+
+    # model 0.9 and one 90 % person agree: 98.8 % >= 95 %
+    assert answers_until_done(agree.id, LABELS[0]) == 1
+    # against the model: 50 %, then 90 %, then 98.8 %
+    assert answers_until_done(disagree.id, LABELS[1]) == 3
+    # people only: one 90 % answer is 90 %; two agreeing are 98.8 %
+    assert answers_until_done(audit.id, LABELS[0]) == 2
+    assert crowd.is_pool_complete(pool.id)
+
+
+def test_a_bad_baseline_solution_is_refused_and_nothing_is_created(crowd: Crowd) -> None:
+    project = crowd.create_project(project_config())
+    pool = crowd.create_pool(pool_config(project.id))
+    bad = real_tasks(pool.id, 2)
+    bad[0]["baseline_solutions"] = [{"output_values": {"category": LABELS[0]},
+                                     "confidence_weight": 1.5}]
+    bad[1]["baseline_solutions"] = [{"output_values": {"category": "maybe"},
+                                     "confidence_weight": 0.7}]
+    with pytest.raises(InvalidInput, match="2 of 2 tasks are not valid") as caught:
+        crowd.create_tasks(bad)
+    errors = caught.value.payload["validation_errors"]
+    assert "number in [0, 1]" in errors["0"]["baseline_solutions[0].confidence_weight"]
+    assert "maybe" in errors["1"]["baseline_solutions[0]"]
+    assert crowd.count_tasks(pool.id) == 0
 
 
 def test_set_skill_and_a_timed_restriction_v1(crowd: Crowd) -> None:

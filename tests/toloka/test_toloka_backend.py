@@ -62,11 +62,17 @@ def test_backend_runs_the_labeling_step_against_a_toloka_compatible_server(
     pool_id = backend.ensure_pool(project_id, POOL)
     assert backend.ensure_pool(project_id, POOL) == pool_id
     tasks = [{"input_values": {"headline": h}} for h in REAL]
+    vote = [{"output_values": {"category": "clickbait"}, "confidence_weight": 0.8}]
+    tasks[0]["baseline_solutions"] = vote  # a model's vote travels as Toloka's field
     honeypots = [{"input_values": {"headline": h},
                   "known_solutions": [{"output_values": {"category": label}}]}
                  for h, label in GOLDEN.items()]
     assert backend.upload_tasks(pool_id, tasks, honeypots) == len(REAL) + len(GOLDEN)
     assert backend.upload_tasks(pool_id, tasks, honeypots) == 0  # a retried datum adds none
+    stored = {t.input_values["headline"]: t.baseline_solutions
+              for t in toloka_server.workspace.crowd.list_tasks(pool_id)}
+    assert stored[next(iter(REAL))] == vote
+    assert sum(1 for b in stored.values() if b) == 1
     backend.open_pool(pool_id)
     backend.open_pool(pool_id)  # already open: no error
 

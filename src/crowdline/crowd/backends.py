@@ -174,10 +174,16 @@ class LabelingResult:
 def label_batch(backend: LabelingBackend, *, project: Mapping[str, Any],
                 pool: Mapping[str, Any], rows: Sequence[tuple[str, Mapping[str, Any]]],
                 honeypots: Sequence[tuple[Mapping[str, Any], Mapping[str, Any]]] = (),
-                overlap: int | None = None) -> LabelingResult:
+                overlap: int | Mapping[str, int] | None = None,
+                baseline_solutions: Mapping[str, Sequence[Mapping[str, Any]]] | None = None,
+                ) -> LabelingResult:
     """The whole labeling step of a pipeline datum, safe to run again and again.
 
-    ``rows``: (row id, input values); ``honeypots``: (input values, known output values).
+    ``rows``: (row id, input values); ``honeypots``: (input values, known output values);
+    ``overlap``: every task's overlap, or row id → overlap (rows left out get the pool's);
+    ``baseline_solutions``: row id → Toloka's preliminary answers (``output_values`` and
+    ``confidence_weight``, e.g. a model's label and probability), which dynamic overlap
+    counts as a voter when it decides whether a task needs another answer.
     First run: project, pool, tasks and honeypots, the pool opened, then
     ``WaitFor(pool_complete)`` — the datum waits without holding a worker. The run after the
     wake: every answer (with ``row_id``, ``is_golden``, ``golden_label``) and the bans, and
@@ -187,8 +193,14 @@ def label_batch(backend: LabelingBackend, *, project: Mapping[str, Any],
 
     project_id = backend.ensure_project(with_row_field(project))
     pool_id = backend.ensure_pool(project_id, pool)
+    baseline_solutions = baseline_solutions or {}
+    overlaps = overlap if isinstance(overlap, Mapping) else {}
     tasks = [{"input_values": {**dict(values), ROW_FIELD: str(row_id)},
-              **({"overlap": overlap} if overlap else {})} for row_id, values in rows]
+              **({"overlap": overlap} if isinstance(overlap, int) and overlap else {}),
+              **({"overlap": overlaps[str(row_id)]} if overlaps.get(str(row_id)) else {}),
+              **({"baseline_solutions": [dict(b) for b in baseline_solutions[str(row_id)]]}
+                 if baseline_solutions.get(str(row_id)) else {})}
+             for row_id, values in rows]
     known = [{"input_values": dict(values), "known_solutions": [{"output_values": dict(out)}],
               "infinite_overlap": True} for values, out in honeypots]
     backend.upload_tasks(pool_id, tasks, known)

@@ -379,13 +379,17 @@ def _completed_tasks(conn: sa.Connection, pool: Pool, project: Project,
         answers[r.task_id].append((r.worker_id, r.output_values))
     # a requester suite is issued whole: one of its tasks cannot get one more answer alone
     dynamic = pool.dynamic_overlap_config if pool.grouping != suites.SUITES else None
+    baselines: dict[int, Any] = {}
+    if dynamic:
+        baselines = dict(conn.execute(sa.select(c.id, c.baseline_solutions).where(
+            c.id.in_(task_keys), c.baseline_solutions.is_not(None))).all())
     completed = []
     for task_key in task_keys:
         overlap, given = overlaps[task_key], answers[task_key]
         if overlap is None or len(given) < overlap:
             continue
         if dynamic and overlap < int(dynamic["max_overlap"]) and _needs_more(
-                conn, pool, project, given, dynamic):
+                conn, pool, project, given, dynamic, baselines.get(task_key)):
             conn.execute(t.tasks.update().where(c.id == task_key).values(
                 overlap=c.overlap + 1, available=c.issued < c.overlap + 1))
             continue
@@ -394,7 +398,11 @@ def _completed_tasks(conn: sa.Connection, pool: Pool, project: Project,
 
 
 def _needs_more(conn: sa.Connection, pool: Pool, project: Project,
-                given: list[tuple[int, Any]], dynamic: dict[str, Any]) -> bool:
+                given: list[tuple[int, Any]], dynamic: dict[str, Any],
+                baseline: list[dict[str, Any]] | None = None) -> bool:
+    """Is the task still uncertain? People's answers weighted by their honeypot accuracy (or
+    skill), plus the task's baseline solutions (a model's label, its probability as the
+    weight) as voters that shift the posterior but do not count as answers toward overlap."""
     from crowdline.aggregate.dynamic_overlap import (
         needs_more_answers,
         task_posterior,
@@ -419,8 +427,13 @@ def _needs_more(conn: sa.Connection, pool: Pool, project: Project,
                 .where(a.worker_id == worker_key, a.pool_id == int(pool.id),
                        a.kind == "GOLDEN", a.submitted.is_not(None))).one()
             accuracies.append(worker_accuracy(int(right), int(total)))
+    for solution in baseline or ():
+        vote = label_of(field, solution.get("output_values"))
+        if vote in classes:
+            labels.append(vote)
+            accuracies.append(float(solution["confidence_weight"]))
     posterior = task_posterior(labels, accuracies, classes)
-    return needs_more_answers(posterior, len(labels), min_overlap=pool.default_overlap,
+    return needs_more_answers(posterior, len(given), min_overlap=pool.default_overlap,
                               max_overlap=int(dynamic["max_overlap"]),
                               min_confidence=float(dynamic["min_confidence"]))
 

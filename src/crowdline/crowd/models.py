@@ -146,6 +146,9 @@ class Task:
     overlap: int | None
     infinite_overlap: bool
     created: dt.datetime
+    # Toloka's preliminary answers ({output_values, confidence_weight}): dynamic overlap
+    # counts them as voters (a model's label and probability); annotators never see them
+    baseline_solutions: list[dict[str, Any]] | None = None
 
     @property
     def is_golden(self) -> bool:
@@ -164,6 +167,8 @@ class Task:
             data["known_solutions"] = self.known_solutions
         if self.message_on_unknown_solution:
             data["message_on_unknown_solution"] = self.message_on_unknown_solution
+        if self.baseline_solutions:
+            data["baseline_solutions"] = self.baseline_solutions
         return data
 
 

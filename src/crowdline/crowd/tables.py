@@ -62,6 +62,8 @@ tasks = sa.Table(
     sa.Column("known_solutions", sa.JSON, nullable=True),
     sa.Column("message_on_unknown_solution", sa.Text, nullable=True),
     sa.Column("overlap", sa.Integer, nullable=True),  # NULL = infinite overlap
+    # Toloka's preliminary answers (a model's vote) for dynamic overlap; never shown to workers
+    sa.Column("baseline_solutions", sa.JSON, nullable=True),
     sa.Column("issued", sa.Integer, nullable=False),
     sa.Column("available", sa.Boolean, nullable=False),
     sa.Column("created", TZ, nullable=False),

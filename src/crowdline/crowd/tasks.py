@@ -22,7 +22,8 @@ from crowdline.crowd.transactions import key, missing
 from crowdline.errors import InvalidInput, PoolNotFound, TaskNotFound, UnknownLabel
 
 TASK_FIELDS = {"pool_id", "input_values", "known_solutions", "message_on_unknown_solution",
-               "overlap", "infinite_overlap", "id", "created", "origin_task_id"}
+               "overlap", "infinite_overlap", "id", "created", "origin_task_id",
+               "baseline_solutions"}
 INSERT_CHUNK = 5000
 
 
@@ -126,6 +127,9 @@ def check_task(item: Any, pool: Pool, project: Project, allow_defaults: bool
                                  f"known_solutions[{i}].output_values")
                 except InvalidInput as exc:
                     errors[f"known_solutions[{i}]"] = exc.message
+    baseline = item.get("baseline_solutions") or None
+    if baseline is not None:
+        errors.update(_check_baseline(project, baseline))
     if pool.type == "TRAINING" and not known:
         errors["known_solutions"] = "training tasks need known solutions (and a hint)"
     kind = "TRAINING" if pool.type == "TRAINING" else "GOLDEN" if known else "REAL"
@@ -146,6 +150,7 @@ def check_task(item: Any, pool: Pool, project: Project, allow_defaults: bool
     return {"pool_id": int(pool.id), "kind": kind, "input_values": item["input_values"],
             "known_solutions": known,
             "message_on_unknown_solution": item.get("message_on_unknown_solution"),
+            "baseline_solutions": baseline,
             "overlap": overlap, "issued": 0, "available": True}, {}
 
 
@@ -176,6 +181,28 @@ def refuse_batch(errors: dict[int, dict[str, str]], total: int, noun: str) -> No
         f"#{first}: {errors[first]})",
         hint="fix them, or pass skip_invalid_items=True to create the valid ones",
         payload={"validation_errors": {str(k): v for k, v in errors.items()}})
+
+
+def _check_baseline(project: Project, baseline: Any) -> dict[str, str]:
+    """Toloka's baseline_solutions: a list of {output_values, confidence_weight in [0, 1]}."""
+    if not isinstance(baseline, list):
+        return {"baseline_solutions": "must be a list of {output_values: {...}, "
+                                      "confidence_weight: 0..1}"}
+    errors = {}
+    for i, solution in enumerate(baseline):
+        where = f"baseline_solutions[{i}]"
+        solution = solution if isinstance(solution, dict) else {}
+        try:
+            check_output(project, solution.get("output_values"), f"{where}.output_values")
+        except InvalidInput as exc:
+            errors[where] = exc.message
+            continue
+        weight = solution.get("confidence_weight")
+        if isinstance(weight, bool) or not isinstance(weight, int | float) or not (
+                0.0 <= weight <= 1.0):
+            errors[f"{where}.confidence_weight"] = (
+                f"must be a number in [0, 1] (the voter's chance of being right), not {weight!r}")
+    return errors
 
 
 def create_tasks(conn: sa.Connection, items: list[dict[str, Any]], *,
@@ -244,7 +271,7 @@ def _task_from(task_key: int, row: dict[str, Any], created: Any) -> Task:
                 known_solutions=row["known_solutions"],
                 message_on_unknown_solution=row["message_on_unknown_solution"],
                 overlap=row["overlap"], infinite_overlap=row["overlap"] is None,
-                created=created)
+                created=created, baseline_solutions=row["baseline_solutions"])
 
 
 def _task(row: Any) -> Task:
@@ -252,7 +279,7 @@ def _task(row: Any) -> Task:
                 known_solutions=row.known_solutions,
                 message_on_unknown_solution=row.message_on_unknown_solution,
                 overlap=row.overlap, infinite_overlap=row.overlap is None,
-                created=utc(row.created))
+                created=utc(row.created), baseline_solutions=row.baseline_solutions)
 
 
 task_of_row = _task  # for crowdline.crowd.search callers

@@ -178,6 +178,11 @@ class TolokaBackend:
             known = [toloka.Task.KnownSolution(output_values=dict(s["output_values"]))
                      for s in item.get("known_solutions") or []]
             extra = {k: item[k] for k in ("overlap", "infinite_overlap") if item.get(k)}
+            if item.get("baseline_solutions"):
+                extra["baseline_solutions"] = [
+                    toloka.Task.BaselineSolution(output_values=dict(b["output_values"]),
+                                                 confidence_weight=b["confidence_weight"])
+                    for b in item["baseline_solutions"]]
             batch.append(toloka.Task(pool_id=pool_id, input_values=dict(item["input_values"]),
                                      known_solutions=known or None, **extra))
         if not batch:

@@ -24,6 +24,13 @@ class KnownSolutionIn(Strict):
     correctness_weight: float | None = None
 
 
+class BaselineSolutionIn(Strict):
+    """A preliminary answer (e.g. a model's), counted as a voter by dynamic overlap."""
+
+    output_values: dict[str, Any]
+    confidence_weight: float = Field(ge=0.0, le=1.0)
+
+
 class TaskIn(Strict):
     """One task of ``POST /tasks``; ``__item_idx`` is toloka-kit's own bookkeeping key."""
 
@@ -32,6 +39,7 @@ class TaskIn(Strict):
     pool_id: str
     input_values: dict[str, Any]
     known_solutions: list[KnownSolutionIn] | None = None
+    baseline_solutions: list[BaselineSolutionIn] | None = None
     message_on_unknown_solution: str | None = None
     overlap: int | None = Field(default=None, ge=1)
     infinite_overlap: bool | None = None
