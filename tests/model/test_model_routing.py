@@ -41,6 +41,24 @@ def test_audit_share_matches_the_rate_and_only_takes_confident_items() -> None:
     assert route_counts(decisions)["audit"] == (routes == "audit").sum()
 
 
+def test_an_audit_floor_below_the_threshold_audits_the_uncertain_band_too() -> None:
+    n = 20_000
+    confidences = np.random.default_rng(1).uniform(0.5, 1.0, n)
+    floored = Router(threshold=0.9, audit_rate=0.1, seed=3, audit_floor=0.7)
+    routes = np.array([d.route for d in floored.route(range(n), probabilities_for(
+        list(confidences)), CLASSES)])
+    band = (confidences >= 0.7) & (confidences < 0.9)
+    assert set(routes[confidences < 0.7]) == {"human"}  # below the floor: never audited
+    assert set(routes[band]) == {"human", "audit"}
+    assert abs((routes[band] == "audit").mean() - 0.1) < 0.02
+    # above the threshold the same items are audited as without a floor (same draw)
+    plain = np.array([d.route for d in Router(threshold=0.9, audit_rate=0.1, seed=3).route(
+        range(n), probabilities_for(list(confidences)), CLASSES)])
+    assert (routes[confidences >= 0.9] == plain[confidences >= 0.9]).all()
+    with pytest.raises(InvalidInput, match="audit_floor must be in"):
+        Router(threshold=0.9, audit_floor=0.95)
+
+
 def test_decisions_are_reproducible_across_orders_and_batches() -> None:
     router = Router(threshold=0.5, audit_rate=0.3, seed=11)
     ids = [f"item-{i}" for i in range(500)]

@@ -3,7 +3,10 @@
 An item whose top probability reaches ``threshold`` is auto-labeled by the model ("model"),
 except for a random ``audit_rate`` share of those, which go to people anyway ("audit") so the
 model's production accuracy can be measured (see ``monitoring``). The rest go to people
-("human"). The audit draw is a hash of (seed, item id), not a random generator's state, so
+("human"). With ``audit_floor`` below the threshold the audit sample also covers items with
+confidence in [audit_floor, threshold): people label those anyway, and auditing them (people
+only, no model vote) is what lets ``thresholds.choose_threshold`` prove that a lower
+threshold is safe. The audit draw is a hash of (seed, item id), not a random generator's state, so
 routing the same items again — in another order, another batch, after a restart — gives the
 same decisions.
 
@@ -51,7 +54,8 @@ class RoutingDecision:
 class Router:
     """Decide "model", "human" or "audit" per item, reproducibly (see the module docstring)."""
 
-    def __init__(self, threshold: float = 0.9, audit_rate: float = 0.05, seed: int = 0) -> None:
+    def __init__(self, threshold: float = 0.9, audit_rate: float = 0.05, seed: int = 0,
+                 audit_floor: float | None = None) -> None:
         if not (isinstance(threshold, int | float) and 0.0 < threshold <= 1.0):
             raise InvalidInput(
                 f"threshold must be in (0, 1], got {threshold!r}",
@@ -62,9 +66,16 @@ class Router:
                 f"audit_rate must be in [0, 1], got {audit_rate!r}",
                 hint="a share such as 0.05 (5% of confident items are checked by people)",
             )
+        if audit_floor is not None and not (
+                isinstance(audit_floor, int | float) and 0.0 < audit_floor <= threshold):
+            raise InvalidInput(
+                f"audit_floor must be in (0, threshold={threshold}], got {audit_floor!r}",
+                hint="the lowest confidence audited, such as 0.8; leave it out to audit only "
+                     "items at or above the threshold")
         self.threshold = float(threshold)
         self.audit_rate = float(audit_rate)
         self.seed = int(seed)
+        self.audit_floor = self.threshold if audit_floor is None else float(audit_floor)
 
     def audit_draw(self, item_id: object) -> float:
         """A uniform number in [0, 1) fixed by (seed, item id); audited when below the rate."""
@@ -87,12 +98,13 @@ class Router:
         decisions = []
         for item_id, row, best in zip(item_ids, probabilities, top, strict=True):
             confidence = float(row[best])
-            if confidence < self.threshold:
-                route: Route = "human"
-            elif self.audit_draw(item_id) < self.audit_rate:
+            route: Route
+            if confidence >= self.audit_floor and self.audit_draw(item_id) < self.audit_rate:
                 route = "audit"
-            else:
+            elif confidence >= self.threshold:
                 route = "model"
+            else:
+                route = "human"
             decisions.append(
                 RoutingDecision(str(item_id), route, _plain(classes[best]), confidence,
                                 model_version)
@@ -100,7 +112,9 @@ class Router:
         return decisions
 
     def __repr__(self) -> str:
-        return f"Router(threshold={self.threshold}, audit_rate={self.audit_rate}, seed={self.seed})"
+        floor = "" if self.audit_floor == self.threshold else f", audit_floor={self.audit_floor}"
+        return (f"Router(threshold={self.threshold}, audit_rate={self.audit_rate}, "
+                f"seed={self.seed}{floor})")
 
 
 def decisions_frame(decisions: Sequence[RoutingDecision]) -> pd.DataFrame:
