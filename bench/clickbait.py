@@ -5,9 +5,10 @@ The data set is split into reference sets (honeypots, training tasks, seed label
 evaluation set) and batches of new headlines committed one after another; each commit runs the
 whole flow (route → label → aggregate → dataset → retrain). Reports throughput (rows/s per
 batch and overall), human judgments per item, the share the model labeled, label accuracy
-against the data set's labels, and the model's held-out accuracy per version.
+against the data set's labels, the model's held-out accuracy per version, and the routing
+threshold each batch used (chosen from the audits so far, with its evidence).
 
-    python bench/clickbait.py [--rows N] [--batches K] [--workers W]
+    python bench/clickbait.py [--rows N] [--batches K] [--workers W] [--data CSV]
 
 Writes bench/results/clickbait.json. Skips (exit 0, says why) when the data set is absent.
 """
@@ -73,11 +74,13 @@ def main() -> None:
     parser.add_argument("--rows", type=int, default=0, help="use the first N rows (0 = all)")
     parser.add_argument("--batches", type=int, default=4)
     parser.add_argument("--workers", type=int, default=40)
+    parser.add_argument("--data", type=Path, default=DATA,
+                        help="the clickbait CSV (default: the shared data set beside the repo)")
     args = parser.parse_args()
-    if not DATA.exists():
-        print(f"skipped: {DATA} not found")
+    if not args.data.exists():
+        print(f"skipped: {args.data} not found")
         return
-    frame = pd.read_csv(DATA, dtype=str)
+    frame = pd.read_csv(args.data, dtype=str)
     if args.rows:
         frame = frame.iloc[:args.rows]
     with tempfile.TemporaryDirectory() as tmp:
@@ -100,7 +103,11 @@ def main() -> None:
             rows = sum(1 for _ in open(path)) - 1
             per_batch.append({"batch": path.stem, "rows": rows, "seconds": round(seconds, 2),
                               "rows_per_second": round(rows / seconds, 1)})
-            print(f"{path.stem}: {rows} rows in {seconds:.1f} s")
+            used = json.loads(workspace.store.get_file("route", "master",
+                                                       f"/{path.stem}/threshold.json"))
+            per_batch[-1]["routing_threshold"] = used
+            print(f"{path.stem}: {rows} rows in {seconds:.1f} s, threshold "
+                  f"{used['threshold']} ({used['source']})")
         total_seconds = time.perf_counter() - started
         labels = batch_labels(workspace)
         merged = labels.merge(truth[["id", "truth"]], on="id")
@@ -129,10 +136,14 @@ def main() -> None:
             "judgments_per_human_item": round(float(labels.loc[
                 labels["labeled_by"] != "model", "judgments"].mean()), 3),
             "honeypot_judgments": int(golden_answers),
+            "judgments_per_item_including_honeypots": round(
+                (float(labels["judgments"].sum()) + golden_answers) / len(labels), 3),
             "accuracy": round(float(correct.mean()), 4),
             "accuracy_people": round(float(correct[human].mean()), 4),
             "accuracy_model": round(float(correct[~human].mean()), 4),
             "model_versions": [v["metrics"] for v in versions],
+            # the threshold each version chose from the audits so far, with its evidence
+            "model_thresholds": [v["thresholds"] for v in versions],
             "banned_workers": sorted(workers.get(b, b) for b in banned),
             "seed_setup_fixed_overlap_5_judgments_per_item": 5,
         }

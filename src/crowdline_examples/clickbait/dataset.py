@@ -13,8 +13,10 @@ import pandas as pd
 
 from crowdline_examples.clickbait.checks import read_csv
 
+# model_label / model_confidence: what the routing model said, kept so the models step can
+# measure it on the audited rows (see train.py)
 PART_COLUMNS = ["id", "headline", "label", "confidence", "labeled_by", "judgments",
-                "decision", "model_version", "pool_id"]
+                "decision", "model_version", "pool_id", "model_label", "model_confidence"]
 
 
 def add_part(inputs: dict[str, Path], output: Path) -> None:
@@ -39,12 +41,15 @@ def normalise(frame: pd.DataFrame, *, origin: str, stem: str) -> pd.DataFrame:
     if "id" not in frame.columns:
         frame.insert(0, "id", [f"{stem}-{i:05d}" for i in range(len(frame))])
     defaults = {"confidence": "1.0", "labeled_by": "human" if origin == "seed" else "",
-                "judgments": "0", "decision": "", "model_version": "", "pool_id": ""}
+                "judgments": "0", "decision": "", "model_version": "", "pool_id": "",
+                "model_label": "", "model_confidence": ""}
     for column, value in defaults.items():
         if column not in frame.columns:
             frame[column] = value
     frame["confidence"] = frame["confidence"].astype(float)
     frame["judgments"] = frame["judgments"].astype(int)
+    frame["model_label"] = frame["model_label"].astype(str)
+    frame["model_confidence"] = pd.to_numeric(frame["model_confidence"], errors="coerce")
     return frame[PART_COLUMNS]
 
 

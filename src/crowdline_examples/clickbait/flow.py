@@ -33,9 +33,15 @@ INPUT_REPOS = {
     "headlines": "new unlabeled headlines: commit a CSV with a 'headline' column to label it",
     "simulation": "what the simulated crowd answers from (ground truth); demo and benchmarks only",
 }
-# 0.95: a calibrated word+character model is right ~99.5% of the time above it on the
-# clickbait headlines; 5% of confident rows are audited by people (~1,000 per 20,000 rows).
-ROUTING = {"threshold": 0.95, "audit_rate": 0.05, "seed": 7}
+# 0.95 is where routing starts: a calibrated word+character model is right ~99.5% of the time
+# above it on the clickbait headlines. 5% of rows from confidence 0.8 up are audited by people
+# (model not voting), and after each batch the models step moves the threshold to the lowest
+# one whose audited accuracy's lower bound reaches target_accuracy (model/thresholds.py).
+# model_vote: rows sent to people carry the model's label as a voter for dynamic overlap;
+# audited rows (people only, the yardstick) start at audit_overlap answers instead of 2.
+ROUTING = {"threshold": 0.95, "audit_rate": 0.05, "seed": 7, "audit_floor": 0.8,
+           "target_accuracy": 0.985, "min_audits": 200, "bound_confidence": 0.95,
+           "model_vote": True, "audit_overlap": 3}
 CROWD_BACKENDS = ("simulated", "builtin")
 
 

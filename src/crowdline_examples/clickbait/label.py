@@ -7,6 +7,12 @@ honeypots from the `golden` repo, the pool opened — and then it WAITS: WaitFor
 so no worker process is held while annotators work, for seconds or for days, across restarts.
 When the pool is complete the datum runs again, closes the pool and writes the judgments.
 
+The model votes in dynamic overlap: each row the router sent to people because the model was
+unsure ("human") carries the model's label and probability as a Toloka baseline solution, so
+a task whose first answers agree with the model stops early and one where people disagree
+with it gets more answers. Audited rows carry none: they measure the model, so only people
+decide them. `"model_vote": false` in `config/routing.json` turns the vote off.
+
 Back-ends: "builtin" (people in crowdline's web UI), "simulated" (the configured synthetic
 annotators, for the demo), "toloka" (Toloka, or another crowdline server standing in for it;
 URL and token from the pipelines' secret `toloka`). Every call is idempotent (project and pool
@@ -45,13 +51,48 @@ def label_batches(inputs: dict[str, Path], output: Path) -> None:
         if human_rows.empty:
             _write_results(folder, None, backend)
             continue
+        pool = _pool_config(workspace, batch_dir.name, backend)
         result = label_batch(
-            backend, project=_project_config(workspace),
-            pool=_pool_config(workspace, batch_dir.name, backend),
+            backend, project=_project_config(workspace), pool=pool,
             rows=[(row.id, {"headline": row.headline}) for row in human_rows.itertuples()],
             honeypots=[({"headline": row.headline}, {OUTPUT_FIELD: row.label})
-                       for row in _golden(workspace).itertuples()])
+                       for row in _golden(workspace).itertuples()],
+            overlap=audit_overlaps(workspace, human_rows, pool),
+            baseline_solutions=model_votes(workspace, human_rows))
         _write_results(folder, result, backend)
+
+
+def audit_overlaps(workspace: Any, rows: pd.DataFrame, pool: dict[str, Any]
+                   ) -> dict[str, int]:
+    """Row id → overlap for audited rows (`audit_overlap` in routing.json, default: the
+    pool's): they are the yardstick the routing threshold is chosen by, so people label them
+    more carefully than the rest. Never more than the pool can give (its dynamic overlap's
+    maximum, else its overlap: a demo with one person gets one answer per row)."""
+    overlap = _routing_settings(workspace).get("audit_overlap")
+    if not overlap:
+        return {}
+    defaults = pool.get("defaults", {})
+    most = (pool.get("dynamic_overlap_config") or {}).get(
+        "max_overlap", defaults.get("default_overlap_for_new_tasks", overlap))
+    overlap = min(int(overlap), int(most))
+    return {str(row_id): int(overlap) for row_id in rows.loc[rows["decision"] == "audit", "id"]}
+
+
+def _routing_settings(workspace: Any) -> dict[str, Any]:
+    return json.loads(workspace.store.get_file("config", "master", "/routing.json"))
+
+
+def model_votes(workspace: Any, rows: pd.DataFrame) -> dict[str, list[dict[str, Any]]]:
+    """Row id → the model's vote (label, probability clipped to [0.02, 0.98] so people can
+    outvote it) for the rows routed to people because the model was unsure; none for audits."""
+    if not _routing_settings(workspace).get("model_vote", True):
+        return {}
+    unsure = rows[(rows["decision"] == "human") & (rows["model_label"] != "")]
+    weights = unsure["model_confidence"].astype(float).clip(0.02, 0.98)
+    return {str(row_id): [{"output_values": {OUTPUT_FIELD: label},
+                           "confidence_weight": round(float(weight), 6)}]
+            for row_id, label, weight in zip(unsure["id"], unsure["model_label"], weights,
+                                             strict=True)}
 
 
 def _project_config(workspace: Any) -> dict[str, Any]:

@@ -86,7 +86,7 @@ def model_versions(workspace: Workspace) -> list[dict[str, Any]]:
     from crowdline.model.registry import ModelRegistry
 
     return [{"version": v.version, "commit": v.commit_id, "metrics": v.metrics,
-             "training_data": v.training_data}
+             "thresholds": v.thresholds, "training_data": v.training_data}
             for v in ModelRegistry(workspace.store, "models").versions()]
 
 

@@ -2,8 +2,11 @@
 
 One datum per CSV committed to `headlines`. The current model (the newest version in the
 `ModelRegistry` of repo `models`) scores every row; the router auto-labels confident rows, sends
-uncertain ones to people and a random audit sample of confident ones to people too; the
-decisions are recorded with the registry (repo `routing`, one file per batch). Until a first
+uncertain ones to people and a random audit sample to people too; the decisions are recorded
+with the registry (repo `routing`, one file per batch). The threshold is the one the model
+version carries (chosen by the models step from the audits so far, see `train.py`) when
+`config/routing.json` sets `target_accuracy`, else the configured `threshold`; the batch's
+`threshold.json` says which threshold was used and why. Until a first
 model exists the datum waits (no worker held) and wakes when `models` gets a version.
 """
 
@@ -11,11 +14,12 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
+from typing import Any
 
 import pandas as pd
 
 from crowdline.model import Router
-from crowdline.model.registry import ModelRegistry
+from crowdline.model.registry import ModelRegistry, ModelVersion
 from crowdline.pipelines import WaitFor, current_datum
 from crowdline.workspace import Workspace
 from crowdline_examples.clickbait.checks import read_csv
@@ -36,10 +40,11 @@ def route_batch(inputs: dict[str, Path], output: Path) -> None:
         rows = read_batch(batch_file)
         if not model_ready(workspace, {}):
             raise WaitFor(f"{__name__}:model_ready")
-        routed = route_rows(workspace, rows, batch=batch_file.stem)
+        routed, threshold = route_rows(workspace, rows, batch=batch_file.stem)
         folder = output / batch_file.stem
         folder.mkdir(parents=True, exist_ok=True)
         routed.to_csv(folder / "routing.csv", index=False)
+        (folder / "threshold.json").write_text(json.dumps(threshold, indent=2))
 
 
 def read_batch(path: Path) -> pd.DataFrame:
@@ -54,16 +59,39 @@ def read_batch(path: Path) -> pd.DataFrame:
     return rows
 
 
+def routing_settings(workspace: Workspace) -> dict[str, Any]:
+    return json.loads(workspace.store.get_file("config", "master", "/routing.json"))
+
+
+def threshold_for(workspace: Workspace, version: ModelVersion, settings: dict[str, Any]
+                  ) -> dict[str, Any]:
+    """The threshold to route with, where it came from and why."""
+    chosen = version.thresholds.get("threshold")
+    if settings.get("target_accuracy") is None or chosen is None:
+        return {"threshold": float(settings["threshold"]), "source": "config/routing.json"}
+    card = f"{MODELS_REPO}@{version.commit_id[:8]}:/threshold.json"
+    choice = json.loads(workspace.store.get_file(MODELS_REPO, version.commit_id,
+                                                 "/threshold.json"))
+    return {"threshold": chosen, "source": f"model version {version.version}, chosen from "
+            f"the audits ({card})", "reason": choice.get("reason", ""),
+            **{k: v for k, v in version.thresholds.items() if k != "threshold"}}
+
+
 def route_rows(workspace: Workspace, rows: pd.DataFrame, *, batch: str | None = None
-               ) -> pd.DataFrame:
+               ) -> tuple[pd.DataFrame, dict[str, Any]]:
+    """The rows with the model's label, confidence and decision; and the threshold used."""
     store = workspace.store
     registry = ModelRegistry(store, MODELS_REPO)
     version = registry.get()
     model = registry.load(version.version)
-    settings = json.loads(store.get_file("config", "master", "/routing.json"))
+    settings = routing_settings(workspace)
+    threshold = threshold_for(workspace, version, settings)
     probabilities = model.predict_proba(rows["headline"].tolist())
-    router = Router(threshold=float(settings["threshold"]),
-                    audit_rate=float(settings["audit_rate"]), seed=int(settings.get("seed", 0)))
+    floor = settings.get("audit_floor")
+    router = Router(threshold=float(threshold["threshold"]),
+                    audit_rate=float(settings["audit_rate"]), seed=int(settings.get("seed", 0)),
+                    audit_floor=None if floor is None else min(float(floor),
+                                                               threshold["threshold"]))
     decisions = router.route(rows["id"].tolist(), probabilities, list(model.classes_),
                              model_version=version.version)
     if batch is not None and len(decisions):
@@ -76,4 +104,4 @@ def route_rows(workspace: Workspace, rows: pd.DataFrame, *, batch: str | None = 
     routed["model_confidence"] = [round(d.confidence, 6) for d in decisions]
     routed["decision"] = [d.route for d in decisions]
     routed["model_version"] = version.commit_id
-    return routed
+    return routed, threshold
