@@ -4,6 +4,7 @@ new commit (only it is processed), and resume after kill -9 with no duplicated t
 from __future__ import annotations
 
 import io
+import json
 import os
 import signal
 import subprocess
@@ -94,6 +95,27 @@ def test_flow_labels_retrains_and_reruns_only_the_new_batch(workspace: Workspace
     assert routed == {"/decisions/batch_1.csv", "/decisions/batch_2.csv"}
     used = set(batch_labels(workspace)["model_version"])
     assert used <= {v.commit_id for v in versions}
+    # Each version carries the threshold chosen from the audits so far, and each batch says
+    # which one it routed with; the sample is far below min_audits: the start is kept.
+    assert all(v.thresholds["threshold"] == flow.ROUTING["threshold"] for v in versions)
+    assert versions[-1].thresholds["audited"] > 0
+    used_threshold = json.loads(workspace.store.get_file("route", "master",
+                                                         "/batch_2/threshold.json"))
+    assert used_threshold["threshold"] == flow.ROUTING["threshold"]
+    assert "fewer than 200" in used_threshold["reason"]
+    # The model voted on the rows it was unsure of, never on the audited ones.
+    routed_rows = pd.read_csv(io.BytesIO(workspace.store.get_file(
+        "route", "master", "/batch_2/routing.csv")), dtype=str).set_index("id")
+    pool = next(p for p in workspace.crowd.list_pools() if p.private_name == "clickbait batch_2")
+    votes = {t.input_values["row_id"]: t.baseline_solutions
+             for t in workspace.crowd.list_tasks(pool.id) if not t.known_solutions}
+    decisions = routed_rows.loc[list(votes), "decision"]
+    assert set(decisions) == {"human", "audit"}
+    for row_id, vote in votes.items():
+        if decisions[row_id] == "audit":
+            assert vote is None
+        else:
+            assert vote[0]["output_values"]["category"] == routed_rows.loc[row_id, "model_label"]
 
 
 def _submitted_answers(db: Path) -> int:
