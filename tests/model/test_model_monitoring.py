@@ -60,9 +60,13 @@ def test_only_audited_and_answered_items_count() -> None:
         RoutingDecision("3", "human", "yes", 0.55),   # hard item: must not bias the estimate
         RoutingDecision("4", "model", "no", 0.99),
         RoutingDecision("5", "audit", "no", 0.92),    # not answered yet
+        # audited below its threshold (an audit floor): the model labels nothing there
+        RoutingDecision("6", "audit", "yes", 0.85, threshold=0.9),
+        RoutingDecision("7", "audit", "yes", 0.93, threshold=0.9),
     ]
-    estimate = audit_accuracy_from_decisions(decisions, {"1": "yes", "2": "no", "3": "no"})
-    assert (estimate.correct, estimate.total) == (1, 2)
+    estimate = audit_accuracy_from_decisions(
+        decisions, {"1": "yes", "2": "no", "3": "no", "6": "no", "7": "yes"})
+    assert (estimate.correct, estimate.total) == (2, 3)
 
 
 def test_drift_is_flagged_when_the_interval_falls_below() -> None:

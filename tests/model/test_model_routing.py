@@ -83,10 +83,10 @@ def test_decisions_frame_lists_who_labels_each_item() -> None:
                                        model_version=4)
     frame = decisions_frame(decisions)
     assert list(frame.columns) == ["item_id", "route", "label", "confidence", "model_version",
-                                   "labeled_by"]
+                                   "labeled_by", "threshold"]
     assert frame.to_dict("records")[1] == {
         "item_id": "2", "route": "human", "label": "yes", "confidence": 0.6,
-        "model_version": 4, "labeled_by": "human"}
+        "model_version": 4, "labeled_by": "human", "threshold": 0.9}
 
 
 @pytest.mark.parametrize(("threshold", "audit_rate", "message"), [

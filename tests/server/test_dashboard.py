@@ -222,7 +222,8 @@ def test_model_panel_degrades_and_reads_the_registry(client: httpx.Client,
     with store.commit("dataset", "master", message="labels") as writer:
         writer.put_file("/parts/a.csv", b"id,headline,label,labeled_by\n"
                         b"1,you will not believe,clickbait,human\n"
-                        b"2,rates rise,news,human\n3,cats,clickbait,model\n")
+                        b"2,rates rise,news,human\n3,cats,clickbait,model\n"
+                        b"5,shocking cats,news,human\n")
     with store.commit("dataset", "master", message="more labels") as writer:
         writer.put_file("/parts/b.csv", b"id,headline,label,labeled_by\n"
                         b"4,dogs,news,model\n")
@@ -235,10 +236,12 @@ def test_model_panel_degrades_and_reads_the_registry(client: httpx.Client,
                       thresholds={"threshold": 0.8, "audit_rate": 0.1})
     from crowdline.model.routing import RoutingDecision
 
-    # audited items 1 and 2: people agreed with the model on 1, not on 2
+    # audited items 1 and 2: people agreed with the model on 1, not on 2; item 5 was audited
+    # below the threshold it was routed with (an audit floor): not a model label, not counted
     registry.record_decisions([RoutingDecision("1", "audit", "clickbait", 0.95, 1),
                                RoutingDecision("2", "audit", "clickbait", 0.9, 1),
-                               RoutingDecision("3", "model", "clickbait", 0.97, 1)])
+                               RoutingDecision("3", "model", "clickbait", 0.97, 1),
+                               RoutingDecision("5", "audit", "clickbait", 0.7, 1, 0.8)])
     page = client.get("/dashboard/models").text
     assert 'id="audit-accuracy">50%' in page
     assert "from 2 audited items" in page
@@ -247,8 +250,8 @@ def test_model_panel_degrades_and_reads_the_registry(client: httpx.Client,
     assert "88%" in page
     assert 'id="threshold">0.80' in page
     assert 'id="labeled-by-history"' in page  # two dataset versions: a chart over time
-    assert "model 2 (50%)" in page
-    assert "human 2 (50%)" in page
+    assert "model 2 (40%)" in page
+    assert "human 3 (60%)" in page
 
 
 def test_every_dashboard_route_refuses_workers_and_strangers(client: httpx.Client,

@@ -96,17 +96,16 @@ def audit_accuracy_from_decisions(
     decisions: Sequence[RoutingDecision],
     human_labels: Mapping[str, Any],
     confidence: float = 0.95,
-    min_confidence: float = 0.0,
 ) -> AccuracyEstimate:
     """The same, from routing decisions and the people's final labels keyed by item id.
 
     Only "audit" decisions count (human-routed items are the hard ones and would bias the
-    estimate down); audited items people have not labeled yet are left out. With a router's
-    ``audit_floor`` below its threshold, pass ``min_confidence=threshold`` to measure only the
-    audits of items the model would have labeled.
+    estimate down), and only those at or above the threshold they were routed with (a
+    router's ``audit_floor`` also audits below it, where the model labels nothing); audited
+    items people have not labeled yet are left out.
     """
     audited = [d for d in decisions if d.route == "audit" and d.item_id in human_labels
-               and d.confidence >= min_confidence]
+               and (d.threshold is None or d.confidence >= d.threshold)]
     return audit_accuracy(
         [d.label for d in audited], [human_labels[d.item_id] for d in audited], confidence
     )

@@ -40,6 +40,9 @@ class RoutingDecision:
     label: Any  # the model's most probable label
     confidence: float  # the model's probability of that label
     model_version: int | None = None
+    # the threshold in effect: an audit below it (see audit_floor) measured a band the model
+    # did not label, so production-accuracy estimates leave it out
+    threshold: float | None = None
 
     @property
     def labeled_by(self) -> Literal["model", "human"]:
@@ -107,7 +110,7 @@ class Router:
                 route = "human"
             decisions.append(
                 RoutingDecision(str(item_id), route, _plain(classes[best]), confidence,
-                                model_version)
+                                model_version, self.threshold)
             )
         return decisions
 
@@ -118,8 +121,10 @@ class Router:
 
 
 def decisions_frame(decisions: Sequence[RoutingDecision]) -> pd.DataFrame:
-    """The decisions as a table: item_id, route, label, confidence, model_version, labeled_by."""
-    columns = ["item_id", "route", "label", "confidence", "model_version", "labeled_by"]
+    """The decisions as a table: item_id, route, label, confidence, model_version, labeled_by,
+    threshold."""
+    columns = ["item_id", "route", "label", "confidence", "model_version", "labeled_by",
+               "threshold"]
     rows = [asdict(decision) | {"labeled_by": decision.labeled_by} for decision in decisions]
     return pd.DataFrame(rows, columns=columns)
 

@@ -148,6 +148,9 @@ def model_panel(workspace: Workspace) -> dict[str, Any]:
         people = by_people.drop_duplicates("id", keep="last").set_index("id")["label"]
         audited = decisions[(decisions["route"] == "audit")
                             & decisions["item_id"].isin(people.index)]
+        if "threshold" in audited:  # audits below their threshold measured no auto-label
+            threshold = pd.to_numeric(audited["threshold"], errors="coerce")
+            audited = audited[threshold.isna() | (audited["confidence"] >= threshold)]
         try:
             estimate = audit_accuracy([str(x) for x in audited["label"]],
                                       [str(people[i]) for i in audited["item_id"]])
