@@ -112,6 +112,8 @@ def one_copy_suite(crowd: Crowd) -> tuple[Any, Any, Any, Any]:
 def test_skip_and_expiry_give_the_copy_back_to_others_only(crowd: Crowd) -> None:
     pool, created, a, b = one_copy_suite(crowd)
     view = crowd.request_assignment(a.id, pool.id)
+    assert view.whole_suite  # the annotator pages offer no per-task skip
+    assert crowd.request_assignment(a.id, pool.id).whole_suite  # a reload: the same suite
     assert crowd.request_assignment(b.id, pool.id) is None  # its one copy is taken
     assert crowd.worker_standing(b.id, pool.id)["state"] == "later"  # a holds it
     crowd.skip_assignment(a.id, view.id)

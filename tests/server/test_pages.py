@@ -206,3 +206,25 @@ def test_training_suite_shows_the_hint_only_after_a_wrong_answer(client: httpx.C
     assert 'id="training-feedback"' in feedback.text
     assert "TRAINING-HINT-0" in feedback.text
     assert "TRAINING-HINT-1" in feedback.text
+
+
+def test_a_requester_suite_is_labeled_whole_in_pages(client: httpx.Client,
+                                                     server: LiveServer) -> None:
+    """A suite the requester made shows its tasks in its order, without the per-task
+    "unsure" skip, and is submitted whole."""
+    crowd = server.workspace.crowd
+    project = crowd.create_project(project_config())
+    pool = crowd.create_pool({"project_id": project.id, "private_name": "suites",
+                              "reward_per_assignment": 0.05})
+    texts = ["third of three", "first of three", "second of three"]
+    crowd.create_task_suites([{"pool_id": pool.id, "overlap": 1, "tasks": [
+        {"input_values": {"headline": text}} for text in texts]}], open_pool=True)
+    _, token = crowd.invite_worker("Ann")
+    client.get(f"/join/{token}")
+    page = client.get(f"/annotate/pools/{pool.id}/work").text
+    assert [page.index(text) for text in texts] == sorted(page.index(text) for text in texts)
+    assert "unsure-box" not in page
+    done = client.post(f"/annotate/assignments/{_suite_id(page)}/submit",
+                       data=answer_form(page, LABELS[0]))
+    assert 'id="pool-finished"' in done.text
+    assert len(crowd.answers_frame(pool.id)) == 3

@@ -52,8 +52,9 @@ EXPIRE_BATCH = 200
 _LOCK_WORKER = "SELECT revision FROM crowd_workers WHERE id = :w"
 _OVERDUE = ("SELECT id FROM crowd_assignments WHERE status = 'ACTIVE' AND expires_at <= :now "
             "LIMIT 1")
-_ACTIVE = ("SELECT id, task_ids, expires_at FROM crowd_assignments WHERE worker_id = :w "
-           "AND pool_id = :p AND status = 'ACTIVE' AND expires_at > :now ORDER BY id LIMIT 1")
+_ACTIVE = ("SELECT id, task_ids, expires_at, suite_id FROM crowd_assignments "
+           "WHERE worker_id = :w AND pool_id = :p AND status = 'ACTIVE' AND expires_at > :now "
+           "ORDER BY id LIMIT 1")
 # unseen: no crowd_answers row of this worker for the task (its primary key is the guard)
 _UNSEEN = ("FROM crowd_tasks t WHERE pool_id = :p AND kind = :kind AND available = :yes "
            "AND NOT EXISTS (SELECT 1 FROM crowd_answers a WHERE a.task_id = t.id "
@@ -116,13 +117,13 @@ def _pick_unseen(d: Driver, pool_key: int, kind: str, worker_key: int, count: in
 
 
 def _view(pooled: Pooled, assignment_key: int, expires_at: dt.datetime,
-          tasks: list[tuple[int, Any]]) -> AnnotatorAssignment:
+          tasks: list[tuple[int, Any]], whole_suite: bool = False) -> AnnotatorAssignment:
     pool, project = pooled.pool, pooled.project
     return AnnotatorAssignment(
         id=str(assignment_key), pool_id=pool.id, project_id=project.id,
         public_name=project.public_name, instructions_html=pooled.instructions_html,
         output_spec=project.task_spec["output_spec"], labels=pooled.labels,
-        is_training=pool.type == "TRAINING", expires_at=expires_at,
+        is_training=pool.type == "TRAINING", expires_at=expires_at, whole_suite=whole_suite,
         # only id and visible input values: known solutions, hints and hidden inputs (the
         # caller's row id) never leave through here
         tasks=[{"id": str(k), "input_values": _visible(Driver.load_json(values), project)}
@@ -231,7 +232,8 @@ def request_assignment(conn: sa.Connection, worker_key: int, pool_id: str | None
             task_keys = d.load_json(active[1])
             tasks = get_tasks(conn, task_keys)
             view = _view(pooled, active[0], d.load_ts(active[2]),
-                         [(k, tasks[k].input_values) for k in task_keys])
+                         [(k, tasks[k].input_values) for k in task_keys],
+                         whole_suite=active[3] is not None)
             if pool.quality_control.get("captcha_frequency"):
                 view.captcha = captcha.question_for(conn, int(active[0]))
             return view
@@ -257,7 +259,8 @@ def request_assignment(conn: sa.Connection, worker_key: int, pool_id: str | None
             answers[f"t{i}"], answers[f"k{i}"] = k, kind
         d.run(_insert_answers_sql(len(suite)), answers)
         webhooks.record(conn, pool_key, ["ASSIGNMENT_CREATED"], when, int(assignment_key))
-        view = _view(pooled, assignment_key, expires_at, [(k, v) for k, _, v in suite])
+        view = _view(pooled, assignment_key, expires_at, [(k, v) for k, _, v in suite],
+                     whole_suite=suite_key is not None)
         view.captcha = captcha.maybe_attach(conn, pool, worker_key, assignment_key, when)
         return view
     return None

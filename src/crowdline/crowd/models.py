@@ -288,6 +288,8 @@ class AnnotatorAssignment:
     expires_at: dt.datetime
     tasks: list[dict[str, Any]]
     captcha: dict[str, str] | None = None  # {"question"}: an attention check to answer
+    # a copy of a requester-made suite: its tasks are answered together (no per-task skip)
+    whole_suite: bool = False
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -300,6 +302,7 @@ class AnnotatorAssignment:
             "output_spec": self.output_spec,
             "labels": [{"value": v, "title": t, "key": k} for v, t, k in self.labels],
             "is_training": self.is_training,
+            "whole_suite": self.whole_suite,
             "expires_at": iso(self.expires_at),
             "tasks": self.tasks,
         }
