@@ -65,6 +65,9 @@ def test_flow_labels_retrains_and_reruns_only_the_new_batch(workspace: Workspace
     assert "sim-gus" in banned  # the configured spammer
     assert report["lineage"]["judgments"], "a human label walks back to its judgments"
     assert report["lineage"]["raw_row"]["id"] == report["lineage"]["id"]
+    # what the demo prints: the threshold the newest model chose for the next batch, and why
+    assert report["routing_threshold"]["threshold"] == flow.ROUTING["threshold"]
+    assert "keeping the start threshold" in report["routing_threshold"]["reason"]
     tasks_after_batch_1 = _real_tasks_per_pool(workspace)
     assert tasks_after_batch_1 == {"clickbait batch_1": _human_rows(workspace, "batch_1")}
 

@@ -135,7 +135,7 @@ def _print_report(report: dict, *, title: str) -> None:
         ("items labeled", report.get("items")),
         (f"  by {crowd}", report.get("labeled_by_people")),
         ("  by the model", report.get("labeled_by_model")),
-        (f"  audit sample (model-confident, checked by {crowd})", report.get("audited")),
+        (f"  audit sample (checked by {crowd}, the model not voting)", report.get("audited")),
         ("judgments used", report.get("judgments")),
         ("judgments per crowd-labeled item", report.get("judgments_per_human_item")),
         ("label accuracy vs held-out truth", report.get("accuracy")),
@@ -150,6 +150,10 @@ def _print_report(report: dict, *, title: str) -> None:
         rows.append(("model accuracy / F1 (held-out)",
                      f"{metrics.get('accuracy')} / {metrics.get('f1')} "
                      f"(first model: {first.get('accuracy')} / {first.get('f1')})"))
+    threshold = report.get("routing_threshold")
+    if threshold:
+        rows.append(("routing threshold, next batch",
+                     f"{threshold['threshold']}: {threshold['reason']}"))
     for label, value in rows:
         table.add_row(label, Text("" if value is None else str(value)))
     for ban in report.get("banned", []):

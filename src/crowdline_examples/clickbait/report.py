@@ -77,6 +77,7 @@ def build_report(workspace: Workspace) -> dict[str, Any]:
     if versions:
         report["model_metrics"] = versions[-1]["metrics"]
         report["first_model_metrics"] = versions[0]["metrics"]
+        report["routing_threshold"] = next_threshold(workspace, versions[-1])
     report["lineage"] = lineage_of_one_label(workspace, labels)
     return report
 
@@ -88,6 +89,20 @@ def model_versions(workspace: Workspace) -> list[dict[str, Any]]:
     return [{"version": v.version, "commit": v.commit_id, "metrics": v.metrics,
              "thresholds": v.thresholds, "training_data": v.training_data}
             for v in ModelRegistry(workspace.store, "models").versions()]
+
+
+def next_threshold(workspace: Workspace, version: dict[str, Any]) -> dict[str, Any] | None:
+    """The threshold the newest model version chose for the next batch, and why (None when
+    routing.json fixes the threshold)."""
+    chosen = version["thresholds"].get("threshold")
+    if chosen is None:
+        return None
+    try:
+        choice = json.loads(workspace.store.get_file("models", version["commit"],
+                                                     "/threshold.json"))
+    except (LookupError, ValueError):
+        choice = {}
+    return {"threshold": chosen, "reason": choice.get("reason", "")}
 
 
 def lineage_of_one_label(workspace: Workspace, labels: pd.DataFrame) -> dict[str, Any] | None:
