@@ -28,7 +28,7 @@ _CHUNK = 1 << 20
 _IN_MEMORY = 16 << 20  # smaller files are hashed and written from memory
 PACK_MAX = 1 << 20  # files up to this size go into packs in a bulk put; bigger stay loose
 PACK_MIN_FILES = 256  # fewer files than this in one put: loose blobs, no new pack
-_PENDING_BYTES = 4 << 20  # a thread hands its records to the pack at least this often
+_PENDING_BYTES = 512 << 10  # a thread hands its records to the pack at least this often
 _READ_BUFFER = 64 << 10  # each thread's buffer for reading small files
 _tmp_counter = itertools.count()
 

@@ -58,10 +58,10 @@ from crowdline.store.tables import (
     provenance as edges,
 )
 
-_BATCH = 2000
+_BATCH = 5000
 _UPSERT_STAGED = (
     f"INSERT INTO {staged.name} (commit_id, pkey, dkey, op, hash, size) "
-    "VALUES (:commit_id, :pkey, :dkey, :op, :hash, :size) "
+    "VALUES (?, ?, ?, ?, ?, ?) "
     "ON CONFLICT (commit_id, pkey) DO UPDATE SET dkey = excluded.dkey, op = excluded.op, "
     "hash = excluded.hash, size = excluded.size")
 _THREADS = 2  # 2 cores in the bench box; more threads mostly add GIL hand-offs (futex)
@@ -445,24 +445,20 @@ class Store(StoreReading, StoreCommitSets):
 
     # -- writing files --------------------------------------------------------------------
 
-    def _stage(self, repo: str, commit_id: str, rows: list[dict[str, Any]]) -> None:
-        """Record puts/deletes in an open commit (one transaction; last write wins)."""
+    def _stage(self, repo: str, commit_id: str, rows: list[tuple[Any, ...]]) -> None:
+        """Record puts/deletes in an open commit (one transaction; last write wins).
+        ``rows``: (commit_id, pkey, dkey, op, hash, size) tuples."""
         with self._write() as conn:
             self._open_row(conn, repo, commit_id, lock=True)
             if rows:
                 # one upsert through the driver: SQLAlchemy's per-row parameter handling
                 # cost more than SQLite's insert itself on a 100,000-file put
-                Driver(conn).many(_UPSERT_STAGED, [{"commit_id": commit_id, **r} for r in rows])
+                Driver(conn).many_positional(_UPSERT_STAGED, rows)
 
     def _check_writable(self, repo: str, commit_id: str) -> None:
         with self._read() as conn:
             self._open_row(conn, repo, commit_id)
 
-    @staticmethod
-    def _put_row(path: str, digest: str, size: int) -> dict[str, Any]:
-        key = paths.to_key(paths.normalize_path(path))
-        return {"pkey": key, "dkey": paths.dir_key(key), "op": "put", "hash": digest,
-                "size": size}
 
     def put_file(self, repo: str, commit_id: str, path: str,
                  data: bytes | BinaryIO) -> FileInfo:
@@ -475,7 +471,7 @@ class Store(StoreReading, StoreCommitSets):
             digest, size = self.blobs.put_stream(data)
         else:
             raise InvalidInput(f"put_file wants bytes or a binary file, not {type(data).__name__}")
-        self._stage(repo, commit_id, [self._put_row(path, digest, size)])
+        self._stage(repo, commit_id, [_staged_put(commit_id, path, digest, size)])
         return FileInfo(path, "file", size, digest, commit_id)
 
     def link_file(self, repo: str, commit_id: str, path: str, *, content_hash: str,
@@ -485,7 +481,7 @@ class Store(StoreReading, StoreCommitSets):
         if not self.blobs.exists(content_hash):
             raise FileNotFound(f"no blob {content_hash!r} in the object store",
                                hint="link only hashes taken from a FileInfo of this store")
-        self._stage(repo, commit_id, [self._put_row(path, content_hash, int(size))])
+        self._stage(repo, commit_id, [_staged_put(commit_id, path, content_hash, int(size))])
         return FileInfo(path, "file", int(size), content_hash, commit_id)
 
     def put_local(self, repo: str, commit_id: str, local_path: str | Path, dest: str = "/",
@@ -536,7 +532,8 @@ class Store(StoreReading, StoreCommitSets):
     def _stage_puts(self, repo: str, commit_id: str, batch: list[tuple[str, str]],
                     stored: Iterable[tuple[str, int]],
                     progress: Callable[[int], None] | None) -> None:
-        self._stage(repo, commit_id, [_staged_put(path, digest, size) for (_, path), (digest, size)
+        self._stage(repo, commit_id, [_staged_put(commit_id, path, digest, size)
+                                      for (_, path), (digest, size)
                                       in zip(batch, stored, strict=True)])
         if progress is not None:
             progress(len(batch))
@@ -558,8 +555,8 @@ class Store(StoreReading, StoreCommitSets):
         if not keys:
             raise FileNotFound(f"{repo}@{commit_id}:{path} does not exist",
                                hint="list the folder with `crowdline list file`")
-        self._stage(repo, commit_id, [{"pkey": k, "dkey": paths.dir_key(k), "op": "delete",
-                                       "hash": None, "size": None} for k in sorted(keys)])
+        self._stage(repo, commit_id, [(commit_id, k, paths.dir_key(k), "delete", None, None)
+                                      for k in sorted(keys)])
 
     def _staged_under(self, conn: sa.Connection, commit_id: str,
                       path: str) -> list[tuple[str, str]]:
@@ -595,10 +592,10 @@ class CommitWriter:
         self._store.delete_file(self.repo, self.id, path)
 
 
-def _staged_put(path: str, digest: str, size: int) -> dict[str, Any]:
-    """The staging row of a put at an already normalized ``path``."""
+def _staged_put(commit_id: str, path: str, digest: str, size: int) -> tuple[Any, ...]:
+    """The staging row of a put at a normalized ``path``."""
     key = paths.to_key(path)
-    return {"pkey": key, "dkey": paths.dir_key(key), "op": "put", "hash": digest, "size": size}
+    return commit_id, key, paths.dir_key(key), "put", digest, size
 
 
 def _chunks(items: Sequence[Any], size: int = _IN_CHUNK) -> Iterator[Sequence[Any]]:
