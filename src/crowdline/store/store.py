@@ -59,6 +59,7 @@ from crowdline.store.tables import (
 )
 
 _BATCH = 5000
+_REMOTE_BATCH = 2000
 _UPSERT_STAGED = (
     f"INSERT INTO {staged.name} (commit_id, pkey, dkey, op, hash, size) "
     "VALUES (?, ?, ?, ?, ?, ?) "
@@ -500,8 +501,10 @@ class Store(StoreReading, StoreCommitSets):
             base = paths.normalize_path(dest, allow_root=True).rstrip("/")
             folders = local_files(str(local))  # checks every name before anything is stored
             count, files = file_count(folders), iter_files(folders, base)
-        batches = iter(lambda: list(itertools.islice(files, _BATCH)), [])
-        if hasattr(self.blobs, "fs"):  # remote: one concurrent upload per batch
+        remote = hasattr(self.blobs, "fs")
+        size = _REMOTE_BATCH if remote else _BATCH
+        batches = iter(lambda: list(itertools.islice(files, size)), [])
+        if remote:  # one concurrent upload per batch, its files in memory
             for batch in batches:
                 stored = self.blobs.put_many(Path(f).read_bytes() for f, _ in batch)
                 self._stage_puts(repo, commit_id, batch, stored, progress)
