@@ -15,6 +15,7 @@ from test_concurrency import _in_threads
 
 from crowdline.crowd import Crowd
 from crowdline.crowd.suites import CLAIM
+from crowdline.crowd.tasks import claim_grouping
 from crowdline.database import make_engine
 from crowdline.errors import InvalidInput, TaskSuiteNotFound
 
@@ -258,3 +259,18 @@ def test_the_claim_reads_indexes_only(engine: sa.Engine) -> None:
     assert "ix_crowd_assignments_suite" in plan
     assert "TEMP B-TREE" not in plan  # SQLite: no sort step
     assert "Sort" not in plan  # PostgreSQL: no sort step
+
+
+def test_a_pool_groups_one_way_from_its_first_upload(crowd: Crowd) -> None:
+    pool = suites_pool(crowd)
+    with pytest.raises(InvalidInput):  # refused whole: the pool stays undecided
+        crowd.create_tasks([{"pool_id": pool.id, "input_values": {"headline": 5}}])
+    assert crowd.get_pool(pool.id).grouping is None
+    crowd.create_task_suites([suite(pool.id, 0, overlap=1)])
+    assert crowd.get_pool(pool.id).grouping == "SUITES"
+    # a first upload of the other kind that raced it sees the recorded choice and fails
+    with crowd.engine.connect() as conn, pytest.raises(InvalidInput, match="one way"):
+        claim_grouping(conn, [int(pool.id)], "MIXER")
+    mixer_pool = suites_pool(crowd)
+    crowd.create_tasks(real_tasks(mixer_pool.id, 1, overlap=1))
+    assert crowd.get_pool(mixer_pool.id).grouping == "MIXER"

@@ -27,8 +27,11 @@ from crowdline.crowd.models import Pool, Project, SuiteImportReport, TaskSuite, 
 from crowdline.crowd.pools import get_pool
 from crowdline.crowd.search import Search, search_rows
 from crowdline.crowd.tasks import (
+    MIXER,
+    SUITES,
     PoolsSeen,
     check_task,
+    claim_grouping,
     get_tasks,
     insert_with_ids,
     pool_of,
@@ -38,7 +41,6 @@ from crowdline.crowd.transactions import key, missing
 from crowdline.database.driver import Driver
 from crowdline.errors import InvalidInput, TaskNotFound, TaskSuiteNotFound
 
-SUITES = "SUITES"
 ORDER_LIMIT = 99999.99999  # Toloka's range of issuing_order_override
 # Read-only fields of Toloka's TaskSuite: a client may echo them back; they are not settings.
 READ_ONLY = frozenset({"id", "created", "remaining_overlap", "automerged"})
@@ -63,8 +65,10 @@ def _pool_refusal(conn: sa.Connection, pool: Pool) -> str | None:
                 "POST /tasks (crowdline takes requester suites in regular pools)")
     if pool.status == "ARCHIVED":
         return f"pool {pool.id} is archived; clone it to add task suites"
-    if pool.grouping != SUITES and conn.execute(sa.select(t.tasks.c.id).where(
-            t.tasks.c.pool_id == int(pool.id)).limit(1)).first() is not None:
+    # pools from before groupings were recorded: any task of theirs is the mixer's
+    if pool.grouping == MIXER or (pool.grouping is None and conn.execute(
+            sa.select(t.tasks.c.id).where(t.tasks.c.pool_id == int(pool.id)).limit(1)
+    ).first() is not None):
         return (f"pool {pool.id} groups its tasks with the mixer (its tasks were uploaded "
                 "one by one); as on Toloka, a pool does not take both: put task suites in a "
                 "pool of their own")
@@ -190,10 +194,7 @@ def create_suites(conn: sa.Connection, items: list[Any], *, allow_defaults: bool
     created = now()
     report.items.update(_insert(conn, valid, created))
     used = {suite["pool_id"] for _, suite, _ in valid}
-    for pool_key in sorted(used):
-        conn.execute(t.pools.update().where(t.pools.c.id == pool_key,
-                                            t.pools.c.grouping.is_(None))
-                     .values(grouping=SUITES))
+    claim_grouping(conn, used, SUITES)
     if open_pool:
         for found in pools.values():
             if found is not None and int(found[0].id) in used and found[0].status == "CLOSED":

@@ -25,6 +25,8 @@ TASK_FIELDS = {"pool_id", "input_values", "known_solutions", "message_on_unknown
                "overlap", "infinite_overlap", "id", "created", "origin_task_id",
                "baseline_solutions"}
 INSERT_CHUNK = 5000
+# crowd_pools.grouping: how a pool groups its tasks into suites, fixed by its first upload
+MIXER, SUITES = "MIXER", "SUITES"
 
 
 # -- the answer side of the spec ----------------------------------------------------------
@@ -171,6 +173,22 @@ def pool_of(conn: sa.Connection, item: Any, pools: PoolsSeen
     return pool_id, pools[pool_id]
 
 
+def claim_grouping(conn: sa.Connection, pool_keys: Iterable[int], grouping: str) -> None:
+    """Record how these pools group their tasks (MIXER: tasks for the mixer; SUITES:
+    requester-made suites) as they get their first. A guarded UPDATE: of two first uploads
+    racing, the later one sees the earlier one's choice and fails (nothing is created)."""
+    c = t.pools.c
+    for pool_key in sorted(set(pool_keys)):
+        conn.execute(t.pools.update().where(c.id == pool_key, c.grouping.is_(None))
+                     .values(grouping=grouping))
+        current = conn.execute(sa.select(c.grouping).where(c.id == pool_key)).scalar()
+        if current != grouping:
+            raise InvalidInput(
+                f"pool {pool_key} got {'task suites' if current == 'SUITES' else 'tasks'} "
+                "another way meanwhile; as on Toloka, a pool groups its tasks one way",
+                hint="use another pool for these")
+
+
 def refuse_batch(errors: dict[int, dict[str, str]], total: int, noun: str) -> None:
     """All or nothing: the batch fails naming its first invalid item; nothing is created."""
     if not errors:
@@ -217,7 +235,7 @@ def create_tasks(conn: sa.Connection, items: list[dict[str, Any]], *,
         if found is None:
             report.validation_errors[position] = {"pool_id": f"pool {pool_id!r} does not exist"}
             continue
-        if found[0].grouping == "SUITES":
+        if found[0].grouping == SUITES:
             report.validation_errors[position] = {"pool_id": (
                 f"pool {pool_id} holds requester-made task suites; as on Toloka, a pool does "
                 "not also take tasks for the mixer: add them as task suites "
@@ -230,6 +248,7 @@ def create_tasks(conn: sa.Connection, items: list[dict[str, Any]], *,
             rows.append((position, row))  # type: ignore[arg-type]
     if not skip_invalid_items:
         refuse_batch(report.validation_errors, len(items), "tasks")
+    claim_grouping(conn, {row["pool_id"] for _, row in rows}, MIXER)
     created = now()
     for start in range(0, len(rows), INSERT_CHUNK):
         chunk = rows[start:start + INSERT_CHUNK]
