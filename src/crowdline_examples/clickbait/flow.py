@@ -38,7 +38,7 @@ INPUT_REPOS = {
 # (model not voting), and after each batch the models step moves the threshold to the lowest
 # one whose audited accuracy's lower bound reaches target_accuracy (model/thresholds.py).
 # model_vote: rows sent to people carry the model's label as a voter for dynamic overlap;
-# audited rows (people only, the yardstick) start at audit_overlap answers instead of 2.
+# audited rows (people only, the yardstick) start at audit_overlap answers, not the pool's 1.
 ROUTING = {"threshold": 0.95, "audit_rate": 0.05, "seed": 7, "audit_floor": 0.8,
            "target_accuracy": 0.985, "min_audits": 200, "bound_confidence": 0.95,
            "model_vote": True, "audit_overlap": 3}
