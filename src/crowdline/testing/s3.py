@@ -69,6 +69,9 @@ class SeaweedS3Server:
             f"-filer.port={ports['filer']}", f"-filer.port.grpc={ports['filer_grpc']}",
             "-s3", f"-s3.port={ports['s3']}", f"-s3.port.grpc={ports['s3_grpc']}",
             "-master.volumeSizeLimitMB=64", "-volume.max=50", "-master.telemetry=false",
+            # the Iceberg and Lance listeners take fixed ports (8181, 9101): off, or a second
+            # server on the machine (another test run) dies at start
+            "-s3.port.iceberg=0", "-s3.port.lance=0",
         ]
         log = open(self.root / "weed.log", "wb")  # the child keeps its own copy
         self._process = subprocess.Popen(args, stdout=log, stderr=subprocess.STDOUT,
