@@ -2,14 +2,12 @@
 
 from __future__ import annotations
 
-import argparse
 import datetime
-import os
-import time
 
 import pandas
 import toloka.client as toloka
 import toloka.client.project.template_builder as tb
+from notebook_steps import run_from_shell, wait_pool_for_close
 
 from crowdline.aggregate import MajorityVote
 
@@ -78,20 +76,7 @@ def main(token: str, url: str, data: str, poll_seconds: float = 60.0) -> pandas.
 
     pool_id = new_pool.id
 
-    def wait_pool_for_close(pool_id: str) -> None:
-        pool = toloka_client.get_pool(pool_id)
-        while not pool.is_closed():
-            op = toloka_client.get_analytics(
-                [toloka.analytics_request.CompletionPercentagePoolAnalytics(subject_id=pool.id)])
-            op = toloka_client.wait_operation(op)
-            percentage = op.details['value'][0]['result']['value']
-            print(f'   {datetime.datetime.now().strftime("%H:%M:%S")}\t'
-                  f'Pool {pool.id} - {percentage}%')
-            time.sleep(poll_seconds)
-            pool = toloka_client.get_pool(pool.id)
-        print('Pool was closed.')
-
-    wait_pool_for_close(pool_id)
+    wait_pool_for_close(toloka_client, pool_id, poll_seconds)
 
     answers_df = toloka_client.get_assignments_df(pool_id)
     answers_df = answers_df.rename(columns={
@@ -106,10 +91,4 @@ def main(token: str, url: str, data: str, poll_seconds: float = 60.0) -> pandas.
 
 
 if __name__ == '__main__':
-    parser = argparse.ArgumentParser(description=__doc__)
-    parser.add_argument('--url', required=True)
-    parser.add_argument('--token-env', default='TOLOKA_API_ACCESS_KEY')
-    parser.add_argument('--data', required=True, help='TSV with url and label columns')
-    parser.add_argument('--poll-seconds', type=float, default=60.0)
-    args = parser.parse_args()
-    main(os.environ[args.token_env], args.url, args.data, args.poll_seconds)
+    run_from_shell(main, __doc__, 'TSV with url and label columns', 60.0)

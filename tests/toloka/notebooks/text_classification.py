@@ -3,14 +3,12 @@ script; see README.md."""
 
 from __future__ import annotations
 
-import argparse
 import datetime
-import os
-import time
 
 import pandas
 import toloka.client as toloka
 import toloka.client.project.template_builder as tb
+from notebook_steps import run_from_shell, wait_pool_for_close
 
 from crowdline.aggregate import DawidSkene
 
@@ -145,20 +143,7 @@ Clickbait refers to the practice of writing sensationalized or misleading headli
 
     pool_id = pool.id
 
-    def wait_pool_for_close(pool_id: str) -> None:
-        pool = toloka_client.get_pool(pool_id)
-        while not pool.is_closed():
-            op = toloka_client.get_analytics(
-                [toloka.analytics_request.CompletionPercentagePoolAnalytics(subject_id=pool.id)])
-            op = toloka_client.wait_operation(op)
-            percentage = op.details['value'][0]['result']['value']
-            print(f'   {datetime.datetime.now().strftime("%H:%M:%S")}\t'
-                  f'Pool {pool.id} - {percentage}%')
-            time.sleep(poll_seconds)
-            pool = toloka_client.get_pool(pool.id)
-        print('Pool was closed.')
-
-    wait_pool_for_close(pool_id)
+    wait_pool_for_close(toloka_client, pool_id, poll_seconds)
 
     answers = []
     for assignment in toloka_client.get_assignments(pool_id=pool_id, status='ACCEPTED'):
@@ -174,10 +159,4 @@ Clickbait refers to the practice of writing sensationalized or misleading headli
 
 
 if __name__ == '__main__':
-    parser = argparse.ArgumentParser(description=__doc__)
-    parser.add_argument('--url', required=True)
-    parser.add_argument('--token-env', default='TOLOKA_API_ACCESS_KEY')
-    parser.add_argument('--data', required=True, help='CSV with headline and category columns')
-    parser.add_argument('--poll-seconds', type=float, default=60.0)
-    args = parser.parse_args()
-    main(os.environ[args.token_env], args.url, args.data, args.poll_seconds)
+    run_from_shell(main, __doc__, 'CSV with headline and category columns', 60.0)

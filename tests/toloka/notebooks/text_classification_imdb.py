@@ -3,15 +3,13 @@ see README.md. ``n_rows`` is the notebook's N_ROWS (1000 there)."""
 
 from __future__ import annotations
 
-import argparse
 import datetime
-import os
-import time
 
 import numpy as np
 import pandas as pd
 import toloka.client as toloka
 import toloka.client.project.template_builder as tb
+from notebook_steps import run_from_shell, wait_pool_for_close
 from sklearn.metrics import balanced_accuracy_score
 
 from crowdline.aggregate import DawidSkene
@@ -167,20 +165,7 @@ def main(token: str, url: str, data: str, poll_seconds: float = 30.0,
 
     pool_id = pool.id
 
-    def wait_pool_for_close(pool_id: str) -> None:
-        pool = toloka_client.get_pool(pool_id)
-        while not pool.is_closed():
-            op = toloka_client.get_analytics(
-                [toloka.analytics_request.CompletionPercentagePoolAnalytics(subject_id=pool.id)])
-            op = toloka_client.wait_operation(op)
-            percentage = op.details['value'][0]['result']['value']
-            print(f'   {datetime.datetime.now().strftime("%H:%M:%S")}\t'
-                  f'Pool {pool.id} - {percentage}%')
-            time.sleep(poll_seconds)
-            pool = toloka_client.get_pool(pool.id)
-        print('Pool was closed.')
-
-    wait_pool_for_close(pool_id)
+    wait_pool_for_close(toloka_client, pool_id, poll_seconds)
     training_pool = toloka_client.close_pool(training_pool.id)
 
     answers_df = toloka_client.get_assignments_df(pool.id, exclude_banned=True)
@@ -201,11 +186,4 @@ def main(token: str, url: str, data: str, poll_seconds: float = 30.0,
 
 
 if __name__ == '__main__':
-    parser = argparse.ArgumentParser(description=__doc__)
-    parser.add_argument('--url', required=True)
-    parser.add_argument('--token-env', default='TOLOKA_API_ACCESS_KEY')
-    parser.add_argument('--data', required=True, help='CSV with text and label columns')
-    parser.add_argument('--poll-seconds', type=float, default=30.0)
-    parser.add_argument('--rows', type=int, default=1000)
-    args = parser.parse_args()
-    main(os.environ[args.token_env], args.url, args.data, args.poll_seconds, args.rows)
+    run_from_shell(main, __doc__, 'CSV with text and label columns', 30.0, rows=1000)
