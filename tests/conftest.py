@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import os
+import random
 import tempfile
 from collections.abc import Iterator
 from pathlib import Path
@@ -13,6 +15,16 @@ from crowdline.workspace import Workspace
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
 SHARED_DATA = REPO_ROOT.parent / "shared" / "data"
+
+
+@pytest.fixture(autouse=True)
+def _repeatable_global_random(request: pytest.FixtureRequest) -> None:
+    """Seed the global ``random`` per test. The crowd's issuing draws from it (which control
+    tasks a suite gets, the order of a suite's tasks), and simulated annotators answer in the
+    order they are shown: unseeded, a test's outcome would change from run to run and with
+    the tests that ran before it. CROWDLINE_TEST_RANDOM_SEED picks other draws, to check that
+    an assertion holds for more than one of them."""
+    random.seed(f"{os.environ.get('CROWDLINE_TEST_RANDOM_SEED', '')}:{request.node.nodeid}")
 
 
 @pytest.fixture(scope="session")
