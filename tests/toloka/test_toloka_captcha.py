@@ -8,6 +8,8 @@ import re
 from typing import Any
 
 import httpx
+from toloka_crowd_sim import take_suites
+from toloka_projects import create_text_project
 
 from crowdline.crowd.toloka_backend import import_toloka
 
@@ -24,15 +26,7 @@ def solve(question: str) -> str:
 
 
 def make_pool(client: Any) -> Any:
-    project = client.create_project(toloka.Project(
-        public_name="Clickbait?", public_description="Say whether it is clickbait.",
-        task_spec=toloka.project.task_spec.TaskSpec(
-            input_spec={"headline": toloka.project.StringSpec()},
-            output_spec={"category": toloka.project.StringSpec(
-                allowed_values=["clickbait", "notclickbait"])},
-            view_spec=toloka.project.TemplateBuilderViewSpec(
-                view=toloka.project.template_builder.TextViewV1(
-                    toloka.project.template_builder.InputData("headline"))))))
+    project = create_text_project(client)
     pool = toloka.Pool(project_id=project.id, private_name="p", reward_per_assignment=0.01,
                        may_contain_adult_content=False, assignment_max_duration_seconds=600,
                        defaults=toloka.Pool.Defaults(default_overlap_for_new_tasks=3,
@@ -52,22 +46,15 @@ def make_pool(client: Any) -> Any:
 
 def label(server: Any, token: str, pool_id: str, answer_captcha: Any) -> list[dict]:
     """Suites until none is left: what each suite carried."""
-    headers = {"Authorization": f"Bearer {token}"}
-    seen = []
-    while True:
-        got = httpx.post(f"{server.url}/api/annotator/v1/assignments/next",
-                         json={"pool_id": pool_id}, headers=headers, timeout=30)
-        if got.status_code == 204:
-            return seen
-        suite = got.json()
-        seen.append(suite)
+
+    def answer(suite: dict[str, Any]) -> dict[str, Any]:
         body: dict[str, Any] = {"solutions": [{"output_values": {"category": "clickbait"}}]}
         if suite["captcha"]:
             assert set(suite["captcha"]) == {"question"}  # never the answer
             body["captcha_answer"] = answer_captcha(suite["captcha"]["question"])
-        sent = httpx.post(f"{server.url}/api/annotator/v1/assignments/{suite['id']}/submit",
-                          json=body, headers=headers, timeout=30)
-        assert sent.status_code == 200, sent.text
+        return body
+
+    return take_suites(server.url, token, pool_id, answer)
 
 
 def test_captcha_frequency_and_collector(toloka_server: Any) -> None:

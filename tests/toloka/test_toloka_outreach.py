@@ -16,6 +16,7 @@ from typing import Any
 
 import httpx
 import pytest
+from toloka_projects import create_text_project
 
 from crowdline.crowd.toloka_backend import import_toloka
 
@@ -71,15 +72,7 @@ def receiver() -> Any:
 
 
 def make_pool(client: Any) -> tuple[Any, Any, Any]:
-    project = client.create_project(toloka.Project(
-        public_name="Clickbait?", public_description="Say whether it is clickbait.",
-        task_spec=toloka.project.task_spec.TaskSpec(
-            input_spec={"headline": toloka.project.StringSpec()},
-            output_spec={"category": toloka.project.StringSpec(
-                allowed_values=["clickbait", "notclickbait"])},
-            view_spec=toloka.project.TemplateBuilderViewSpec(
-                view=toloka.project.template_builder.TextViewV1(
-                    toloka.project.template_builder.InputData("headline"))))))
+    project = create_text_project(client)
     skill = client.create_skill(name="accuracy")
     pool = toloka.Pool(project_id=project.id, private_name="p", reward_per_assignment=0.01,
                        may_contain_adult_content=False, assignment_max_duration_seconds=600,

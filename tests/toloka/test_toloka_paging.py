@@ -6,6 +6,7 @@ from __future__ import annotations
 from typing import Any
 
 import sqlalchemy as sa
+from toloka_projects import create_text_project
 
 from crowdline.crowd import tables as t
 from crowdline.crowd.search import TASK_FIELDS
@@ -16,14 +17,8 @@ toloka = import_toloka()
 
 def make_project(client: Any) -> Any:
     """A project of one text input and a label "a" or "b"."""
-    return client.create_project(toloka.Project(
-        public_name="p", public_description="p",
-        task_spec=toloka.project.task_spec.TaskSpec(
-            input_spec={"text": toloka.project.StringSpec()},
-            output_spec={"label": toloka.project.StringSpec(allowed_values=["a", "b"])},
-            view_spec=toloka.project.TemplateBuilderViewSpec(
-                view=toloka.project.template_builder.TextViewV1(
-                    toloka.project.template_builder.InputData("text"))))))
+    return create_text_project(client, input_field="text", output_field="label",
+                               labels=["a", "b"], name="p", description="p")
 
 
 def make_pool(client: Any) -> Any:

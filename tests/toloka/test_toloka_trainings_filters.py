@@ -9,6 +9,7 @@ from typing import Any
 
 import httpx
 import pytest
+from toloka_crowd_sim import take_suites
 
 from crowdline.crowd.toloka_backend import import_toloka
 
@@ -38,21 +39,9 @@ def project_json() -> str:
 
 def work(server: Any, token: str, pool_id: str, answer: Any) -> int:
     """Label suites of one pool over the annotator API until none is left; suites done."""
-    done = 0
-    headers = {"Authorization": f"Bearer {token}"}
-    while True:
-        got = httpx.post(f"{server.url}/api/annotator/v1/assignments/next",
-                         json={"pool_id": pool_id}, headers=headers, timeout=30)
-        if got.status_code == 204:
-            return done
-        assert got.status_code == 200, got.text
-        suite = got.json()
-        solutions = [{"output_values": {"category": answer(t["input_values"]["headline"])}}
-                     for t in suite["tasks"]]
-        sent = httpx.post(f"{server.url}/api/annotator/v1/assignments/{suite['id']}/submit",
-                          json={"solutions": solutions}, headers=headers, timeout=30)
-        assert sent.status_code == 200, sent.text
-        done += 1
+    return len(take_suites(server.url, token, pool_id, lambda suite: {"solutions": [
+        {"output_values": {"category": answer(t["input_values"]["headline"])}}
+        for t in suite["tasks"]]}))
 
 
 def test_training_gate_profile_filter_and_analytics(toloka_server: Any) -> None:
