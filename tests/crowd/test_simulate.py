@@ -63,7 +63,13 @@ def test_a_simulated_crowd_labels_a_pool_and_spammers_get_banned(engine) -> None
     assert report.suites > 0
     assert crowd.is_pool_complete(pool.id)
     banned = {r.user_id for r in crowd.list_restrictions(pool_id=pool.id)}
-    assert banned == {w.id for w in workers if w.profile.kind == "adversarial"}
+    assert banned >= {w.id for w in workers if w.profile.kind == "adversarial"}
+    # a careful annotator (95 %) may miss two honeypots of four on some draws and be banned
+    # too; what holds for every draw is that each ban is the rule's, on the figures it names
+    fired = {a.worker_id: a.figures for a in crowd.list_qc_actions(pool_id=pool.id)}
+    assert set(fired) == banned
+    assert all(f["golden_set_correct_answers_rate"] < 60 and f["golden_set_answers_count"] >= 3
+               for f in fired.values())
     frame = crowd.answers_frame(pool.id, include_banned=False)
     majority = frame.groupby("task")["label"].agg(lambda s: s.mode().iloc[0])
     inputs = {t.id: t.input_values["headline"] for t in crowd.list_tasks(pool.id)}
