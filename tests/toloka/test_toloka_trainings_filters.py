@@ -99,6 +99,9 @@ def test_training_gate_profile_filter_and_analytics(toloka_server: Any) -> None:
     assert work(toloka_server, crowd_ids["flunk"][1], training.id,
                 lambda headline: wrong[TRUTH[headline]]) == 2  # all wrong: below 75 %
     assert work(toloka_server, crowd_ids["ann"][1], training.id, TRUTH.get) == 0  # done
+    # every task of the training answered, read back as a pool: it stays open for newcomers
+    assert client.get_pool(training.id).status.value == "OPEN"
+    assert client.get_training(training.id).status.value == "OPEN"
 
     # German-only dieter is filtered out, flunk failed training; ann and bob share the pool.
     assert work(toloka_server, crowd_ids["dieter"][1], pool.id, TRUTH.get) == 0

@@ -43,9 +43,10 @@ def _answered(crowd: Any, pool_id: str) -> bool:
 def pool_json(crowd: Any, pool: Any) -> dict[str, Any]:
     """A pool as Toloka shows it. Toloka closes a pool by itself once every task is done
     (``last_close_reason: COMPLETED``), and scripts poll ``get_pool`` for that; crowdline
-    applies that rule here, when the pool is read through this API."""
-    complete = pool.status != "ARCHIVED" and crowd.is_pool_complete(pool.id) \
-        and _answered(crowd, pool.id)
+    applies that rule here, when the pool is read through this API. A training pool stays
+    open until the requester closes it: every new annotator takes it again."""
+    complete = pool.type != "TRAINING" and pool.status != "ARCHIVED" \
+        and crowd.is_pool_complete(pool.id) and _answered(crowd, pool.id)
     if pool.status == "OPEN" and complete:
         pool = crowd.close_pool(pool.id)
     data = toloka_json(pool)
