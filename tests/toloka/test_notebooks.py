@@ -141,11 +141,9 @@ class Crowd:
             self.http.close()
 
     def _work_until_done(self, script: threading.Thread, stuck_after: float = 120.0) -> None:
-        # Annotators come once the requester has opened the pool they are there for. Starting
-        # earlier raced the IMDb script: crowdline closes a pool read through the Toloka API
-        # once it looks complete, a training pool (no real tasks) looks complete after its
-        # first answer, and toloka-kit's open_pool(training) reads the pool back after opening
-        # it, so a quick first trainee closed the training for everyone else.
+        # Annotators come once the requester has opened the pool they are there for, as people
+        # do. (Starting earlier once exposed a server bug, fixed in 81cb950: a training pool
+        # read back through /pools after its first answer closed itself for everyone else.)
         crowd = self.server.workspace.crowd
         while script.is_alive() and not any(
                 pool.type == "REGULAR" for pool in crowd.list_pools(status="OPEN")):
