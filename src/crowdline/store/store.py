@@ -9,9 +9,7 @@
 
 from __future__ import annotations
 
-import concurrent.futures
 import contextlib
-import itertools
 import uuid
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from pathlib import Path
@@ -35,6 +33,7 @@ from crowdline.errors import (
 )
 from crowdline.store import paths, publish, snapshots
 from crowdline.store.blobs import BlobStore, open_blob_store
+from crowdline.store.bulk_put import write_blobs
 from crowdline.store.commit_sets import StoreCommitSets
 from crowdline.store.local_folder import file_count, iter_files, local_files
 from crowdline.store.models import (
@@ -58,14 +57,11 @@ from crowdline.store.tables import (
     provenance as edges,
 )
 
-_BATCH = 5000
-_REMOTE_BATCH = 2000
 _UPSERT_STAGED = (
     f"INSERT INTO {staged.name} (commit_id, pkey, dkey, op, hash, size) "
     "VALUES (?, ?, ?, ?, ?, ?) "
     "ON CONFLICT (commit_id, pkey) DO UPDATE SET dkey = excluded.dkey, op = excluded.op, "
     "hash = excluded.hash, size = excluded.size")
-_THREADS = 2  # 2 cores in the bench box; more threads mostly add GIL hand-offs (futex)
 _IN_CHUNK = 500
 
 
@@ -501,35 +497,11 @@ class Store(StoreReading, StoreCommitSets):
             base = paths.normalize_path(dest, allow_root=True).rstrip("/")
             folders = local_files(str(local))  # checks every name before anything is stored
             count, files = file_count(folders), iter_files(folders, base)
-        remote = hasattr(self.blobs, "fs")
-        size = _REMOTE_BATCH if remote else _BATCH
-        batches = iter(lambda: list(itertools.islice(files, size)), [])
-        if remote:  # one concurrent upload per batch, its files in memory
-            for batch in batches:
-                stored = self.blobs.put_many(Path(f).read_bytes() for f, _ in batch)
+        # the pack (or upload) stays open until the last batch is staged: a commit can only
+        # finish after its blobs are sealed
+        with contextlib.closing(write_blobs(self.blobs, files, count)) as written:
+            for batch, stored in written:
                 self._stage_puts(repo, commit_id, batch, stored, progress)
-            return count
-        with self.blobs.bulk(count) as writer, \
-                concurrent.futures.ThreadPoolExecutor(_THREADS) as pool:
-
-            def start_writing(batch: list[tuple[str, str]]) -> list[Any]:
-                # file syscalls and BLAKE3 release the GIL, so threads overlap them; one task
-                # per thread and slice, not per file (a future costs more than a small file)
-                return [pool.submit(writer.put_files, [f for f, _ in batch[i::_THREADS]])
-                        for i in range(_THREADS)]
-
-            batch = next(batches, None)
-            pending = start_writing(batch) if batch else []
-            while batch:
-                written = [future.result() for future in pending]
-                # the next batch's blobs are written while this one's rows are staged
-                following = next(batches, None)
-                pending = start_writing(following) if following else []
-                stored: list[Any] = [None] * len(batch)
-                for i, results in enumerate(written):
-                    stored[i::_THREADS] = results
-                self._stage_puts(repo, commit_id, batch, stored, progress)
-                batch = following
         return count
 
     def _stage_puts(self, repo: str, commit_id: str, batch: list[tuple[str, str]],
